@@ -1,0 +1,77 @@
+"""Conditions on a signal's value that describe themselves ("== FAULT", "> 4.2 V").
+
+Used by `Bms.wait_for` in Python tests and by scenario checks, so a failure message reads like
+the requirement. Values are in the target's units (a role's unit, or the DBC's for a signal);
+equality allows half an LSB of the signal so that 4.25 matches a 0.001 V/bit encoding.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hil.profile import Target
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "==": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge,
+    "<": operator.lt, "<=": operator.le,
+}
+
+
+@dataclass(frozen=True)
+class Condition:
+    """`op value` against one target; `value` already converted to the target's units."""
+
+    op: str
+    value: float
+    target: Target
+    written: str  # the value as the user wrote it ("FAULT", 4.25)
+
+    def __post_init__(self) -> None:
+        if self.op not in _OPS:
+            raise ValueError(f"unknown comparison {self.op!r}; use one of {', '.join(_OPS)}")
+
+    def __call__(self, value: float) -> bool:
+        if self.op in ("==", "!="):
+            equal = abs(value - self.value) <= self.target.resolution / 2 + 1e-12
+            return equal if self.op == "==" else not equal
+        return _OPS[self.op](value, self.value)
+
+    def raw_predicate(self) -> Callable[[float], bool]:
+        """The same test applied to stored (DBC physical) values."""
+        factor = self.target.factor
+        return lambda raw: self(raw * factor)
+
+    def __str__(self) -> str:
+        return f"{self.op} {self.written}" if self.op != "==" else f"= {self.written}"
+
+
+def condition(target: Target, spec: float | str | Condition | tuple[str, float | str]
+              ) -> Condition:
+    """Build a condition from a value (equality), an enum name, or an (op, value) pair."""
+    if isinstance(spec, Condition):
+        return spec
+    if isinstance(spec, tuple):
+        op, value = spec
+        return Condition(op, target.value_of(value), target, _written(value, target))
+    if isinstance(spec, str):
+        for op in (">=", "<=", "==", "!=", ">", "<"):
+            if spec.startswith(op):
+                rest = spec[len(op):].strip()
+                value = _number_or_label(rest)
+                return Condition(op, target.value_of(value), target, _written(value, target))
+    return Condition("==", target.value_of(spec), target, _written(spec, target))
+
+
+def _number_or_label(text: str) -> float | str:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _written(value: float | str, target: Target) -> str:
+    if isinstance(value, str):
+        return value
+    return target.label_of(float(value))

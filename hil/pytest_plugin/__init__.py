@@ -1,0 +1,79 @@
+"""The pytest plugin (registered as `hil` through the pytest11 entry point).
+
+Options `--rig`, `--bms-defect`, `--hil-log-dir`; fixtures `rig`, `bms`, `cells`,
+`temperatures`, `current`, `lines`; scenario YAML files under `scenarios/` as test items; the
+rig's safe state on every way out, SIGTERM included.
+"""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hil.pytest_plugin.fixtures import bms, cells, current, hil_test, lines, rig, temperatures
+from hil.pytest_plugin.scenario_items import ScenarioFile, is_scenario_file
+from hil.pytest_plugin.session import SESSION_KEY, RigSession
+
+__all__ = ["bms", "cells", "current", "hil_test", "lines", "rig", "temperatures"]
+
+_PREVIOUS_SIGTERM = pytest.StashKey[Any]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("hil", "hardware-in-the-loop BMS validation")
+    group.addoption("--rig", dest="hil_rig", default=None, metavar="PATH",
+                    help="rig file (default: rigs/sim.yaml, the simulated rig)")
+    group.addoption("--bms-defect", dest="hil_bms_defects", action="append", default=[],
+                    metavar="NAME",
+                    help="build the reference BMS with this defect (repeatable); "
+                         "see `hil bms defects`")
+    group.addoption("--hil-log-dir", dest="hil_log_dir", default="reports/logs",
+                    metavar="DIR", help="where per-test CAN logs go (default reports/logs)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "e2e: end-to-end test on a rig")
+    config.stash[SESSION_KEY] = RigSession(config)
+    if hasattr(config, "workerinput") or signal.getsignal(signal.SIGTERM) not in (
+            signal.SIG_DFL, None):
+        return
+    config.stash[_PREVIOUS_SIGTERM] = signal.signal(signal.SIGTERM, _sigterm)
+
+
+def _sigterm(signum: int, frame: Any) -> None:
+    """SIGTERM unwinds like Ctrl-C: fixtures finish, the rig goes safe, logs are flushed."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    session = config.stash.get(SESSION_KEY, None)
+    if session is not None:
+        session.close()
+    previous = config.stash.get(_PREVIOUS_SIGTERM, None)
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # Close here too (before reports are written): the safe state must not wait for them.
+    rig_session = session.config.stash.get(SESSION_KEY, None)
+    if rig_session is not None:
+        rig_session.close()
+
+
+def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
+    if is_scenario_file(file_path):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    session = config.stash.get(SESSION_KEY, None)
+    if session is None:
+        return []
+    defects = ", ".join(session.defects) or "none"
+    return [f"hil: rig {session.config.name!r} ({session.path}), DUT profile "
+            f"{session.profile.name!r}, BMS defects: {defects}"]

@@ -1,0 +1,82 @@
+"""Scenario files as pytest items: checked at collection, run by the engine, readable failures.
+
+A YAML file under a `scenarios` folder is a `ScenarioFile`; it is loaded and validated when
+collected (a mistake is a one-line collection error naming file, line and field), and yields
+one `ScenarioItem` per scenario it defines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hil.errors import HilError
+from hil.pytest_plugin.session import get_session
+from hil.scenario.engine import Engine, RunResult
+from hil.scenario.loader import load_scenarios
+from hil.scenario.model import Scenario
+from hil.scenario.report import render
+
+
+def is_scenario_file(path: Path) -> bool:
+    return path.suffix in (".yaml", ".yml") and "scenarios" in path.parts[:-1]
+
+
+class ScenarioFailed(Exception):
+    """Raised by a scenario item whose run did not pass; carries the whole result."""
+
+    def __init__(self, result: RunResult) -> None:
+        super().__init__(result.scenario.title)
+        self.result = result
+
+
+class ScenarioFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        session = get_session(self.config)
+        try:
+            scenarios = load_scenarios(self.path, session.scenario_context())
+        except HilError as err:
+            raise self.CollectError(str(err)) from None
+        for scenario in scenarios:
+            yield ScenarioItem.from_parent(self, name=scenario.title, scenario=scenario)
+
+
+class ScenarioItem(pytest.Item):
+    def __init__(self, *, scenario: Scenario, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scenario = scenario
+        self.result: RunResult | None = None
+        for tag in scenario.tags:  # tags select scenarios with -m, like markers
+            self.config.addinivalue_line("markers", f"{tag}: scenario tag")
+            self.add_marker(tag)
+
+    def runtest(self) -> None:
+        session = get_session(self.config)
+        rig = session.rig()
+        rig.reset_dut()
+        rig.start_can_log(self.nodeid)
+        try:
+            self.result = Engine(rig).run(self.scenario)
+        finally:
+            log_path = rig.stop_can_log()
+            if log_path is not None:
+                self.user_properties.append(("can_log", str(log_path)))
+        for measurement in self.result.measurements:
+            self.user_properties.append((measurement.name, measurement.value))
+        if not self.result.passed:
+            raise ScenarioFailed(self.result)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: Any = None) -> str:
+        if isinstance(excinfo.value, ScenarioFailed):
+            return render(excinfo.value.result)
+        if isinstance(excinfo.value, HilError):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo, style=style))
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        line = self.scenario.steps[0].line if self.scenario.steps else None
+        return self.path, (line - 1) if line else None, f"scenario: {self.name}"

@@ -1,0 +1,5 @@
+import sys
+
+from hil.sim.bms.process import main
+
+sys.exit(main())
