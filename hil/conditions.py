@@ -27,12 +27,19 @@ class Condition:
     value: float
     target: Target
     written: str  # the value as the user wrote it ("FAULT", 4.25)
+    high: float | None = None  # upper end for op "between"
 
     def __post_init__(self) -> None:
-        if self.op not in _OPS:
-            raise ValueError(f"unknown comparison {self.op!r}; use one of {', '.join(_OPS)}")
+        if self.op not in _OPS and self.op != "between":
+            raise ValueError(f"unknown comparison {self.op!r}; use one of "
+                             f"{', '.join(_OPS)}, between")
+        if self.op == "between" and (self.high is None or self.high < self.value):
+            raise ValueError("between needs a low and a high value, low <= high")
 
     def __call__(self, value: float) -> bool:
+        if self.op == "between":
+            assert self.high is not None
+            return self.value <= value <= self.high
         if self.op in ("==", "!="):
             equal = abs(value - self.value) <= self.target.resolution / 2 + 1e-12
             return equal if self.op == "==" else not equal
@@ -44,16 +51,26 @@ class Condition:
         return lambda raw: self(raw * factor)
 
     def __str__(self) -> str:
+        if self.op == "between":
+            return f"in [{self.written}]"
         return f"{self.op} {self.written}" if self.op != "==" else f"= {self.written}"
 
 
-def condition(target: Target, spec: float | str | Condition | tuple[str, float | str]
-              ) -> Condition:
-    """Build a condition from a value (equality), an enum name, or an (op, value) pair."""
+ConditionSpec = float | str | tuple[str, float | str] | tuple[str, float, float]
+
+
+def condition(target: Target, spec: ConditionSpec | Condition) -> Condition:
+    """Build a condition from a value (equality), an enum name, an (op, value) pair, or
+    ("between", low, high)."""
     if isinstance(spec, Condition):
         return spec
+    if isinstance(spec, tuple) and len(spec) == 3 and spec[0] == "between":
+        _, low, high = spec
+        lo, hi = target.value_of(low), target.value_of(high)
+        return Condition("between", lo, target,
+                         f"{_written(low, target)}, {_written(high, target)}", high=hi)
     if isinstance(spec, tuple):
-        op, value = spec
+        op, value = spec  # type: ignore[misc]
         return Condition(op, target.value_of(value), target, _written(value, target))
     if isinstance(spec, str):
         for op in (">=", "<=", "==", "!=", ">", "<"):

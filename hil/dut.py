@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from hil.conditions import Condition, condition
+from hil.conditions import Condition, ConditionSpec, condition
 from hil.decoder import CanIntegrity, Decoder
 from hil.errors import HilError
 from hil.periodic import PeriodicMessage, PeriodicSender
@@ -82,11 +82,12 @@ class Dut:
         return [Sample(s.time, s.value * target.factor)
                 for s in self.store.series(target.series_name).samples(start, end)]
 
-    def wait_for(self, name: str, expected: float | str | Condition | tuple[str, float | str],
-                 timeout: float, since: float | None = None) -> Sample:
+    def wait_for(self, name: str, expected: ConditionSpec | Condition, timeout: float,
+                 since: float | None = None) -> Sample:
         """Wait until `name` satisfies `expected` in a frame received at or after `since`.
 
-        `expected` is a value (equality), an enum name, ``">= 4.2"``, or ``(">=", 4.2)``.
+        `expected` is a value (equality), an enum name, ``">= 4.2"``, ``(">=", 4.2)`` or
+        ``("between", 3.69, 3.71)``.
         Returns the first matching sample (value in the role's units); raises WaitTimeout
         with what was seen instead.
         """

@@ -51,17 +51,28 @@ class YamlDoc:
     def error(self, message: str, loc: Sequence[str | int] = (),
               cls: type[ConfigError] = ConfigError) -> ConfigError:
         """A one-line error pointing at `loc` in this file."""
-        return cls(message, path=self.path, line=self.line_of(loc), field=format_loc(loc) or None)
+        return cls(message, path=self.path, line=self.line_of(loc),
+                   field=format_loc(loc, self.data) or None)
 
 
-def format_loc(loc: Iterable[str | int]) -> str:
-    """('steps', 2, 'set') -> 'steps[2].set' (list indexes as users count them: from 1)."""
+def format_loc(loc: Iterable[str | int], data: Any = None) -> str:
+    """('steps', 1, 'set') -> 'steps[2].set': list indexes as users count them, from 1.
+
+    With `data`, integer mapping keys (``cell_volts: {7: 4.3}``) print as ``.7``, not as a
+    list index.
+    """
     out = ""
+    current = data
     for part in loc:
-        if isinstance(part, int):
-            out += f"[{part + 1}]"
+        is_index = isinstance(part, int) and (current is None or isinstance(current, list))
+        if is_index:
+            out += f"[{int(part) + 1}]"
         else:
             out += ("." if out else "") + str(part)
+        try:
+            current = current[part] if current is not None else None
+        except (KeyError, IndexError, TypeError):
+            current = None
     return out
 
 
@@ -156,11 +167,14 @@ def pydantic_to_config_error(err: pydantic.ValidationError, doc: YamlDoc,
                              ) -> ConfigError:
     """The first (by line) validation problem, in our one-line format."""
     problems = err.errors(include_url=False)
-    problems.sort(key=lambda p: doc.line_of(_clean_loc(p["loc"])) or 0)
+    # An unknown key is usually the misspelling of a missing one: report it first.
+    problems.sort(key=lambda p: (p["type"] != "extra_forbidden",
+                                 doc.line_of(_clean_loc(p["loc"])) or 0))
     first = problems[0]
     loc = _clean_loc(first["loc"])
     message = explain(first, model, loc)
-    return cls(message, path=doc.path, line=doc.line_of(loc), field=format_loc(loc) or None)
+    return cls(message, path=doc.path, line=doc.line_of(loc),
+               field=format_loc(loc, doc.data) or None)
 
 
 def _clean_loc(loc: Sequence[Any]) -> FieldPath:

@@ -65,7 +65,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
-    if is_scenario_file(file_path):
+    explicit = file_path.suffix in (".yaml", ".yml") and parent.session.isinitpath(file_path)
+    if explicit or is_scenario_file(file_path):
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
 

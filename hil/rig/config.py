@@ -184,9 +184,5 @@ def validate_section(model: type[DriverSection], doc: YamlDoc, loc: tuple[str | 
         shifted = YamlDoc(doc.path, data, {k[len(loc):]: v for k, v in doc.lines.items()
                                            if k[:len(loc)] == loc})
         inner = pydantic_to_config_error(err, shifted, model, ConfigError)
-        field = format_loc((*loc, *(_loc_parts(inner.field))))
+        field = format_loc(loc, doc.data) + (f".{inner.field}" if inner.field else "")
         raise ConfigError(inner.reason, path=doc.path, line=inner.line, field=field) from None
-
-
-def _loc_parts(field: str | None) -> list[str]:
-    return [field] if field else []

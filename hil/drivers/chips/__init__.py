@@ -1,0 +1,1 @@
+"""Chip drivers: each speaks one I2C chip's byte protocol over an smbus2-compatible bus."""

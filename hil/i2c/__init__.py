@@ -1,0 +1,1 @@
+"""I2C facts shared by drivers, simulated chips and benchmarks (bus timing, the SMBus API)."""
