@@ -16,8 +16,14 @@ DEFAULT_RIG = "rigs/sim.yaml"
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra: list[str] = []
+    if "--" in argv:  # everything after -- goes to pytest untouched
+        cut = argv.index("--")
+        argv, extra = argv[:cut], argv[cut + 1:]
     parser = _parser()
     args = parser.parse_args(argv)
+    args.pytest_args = extra
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
@@ -35,7 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hil", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run scenario files and tests, write HTML and JUnit reports")
+    run = sub.add_parser("run", help="run scenario files and tests, write HTML and JUnit reports",
+                         epilog="Arguments after -- go to pytest unchanged.")
     run.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or folders")
     run.add_argument("--rig", default=None, help=f"rig file (default {DEFAULT_RIG})")
     run.add_argument("--bms-defect", action="append", default=[], metavar="NAME",
@@ -43,8 +50,6 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--report-dir", default="reports", type=Path,
                      help="where report.html, junit.xml and logs/ go (default reports)")
     run.add_argument("-k", dest="keyword", default=None, help="only tests matching (as pytest -k)")
-    run.add_argument("pytest_args", nargs=argparse.REMAINDER,
-                     help="after --: extra pytest arguments")
     run.set_defaults(handler=_run)
 
     bms = sub.add_parser("bms", help="the reference BMS")
@@ -72,15 +77,16 @@ def _run(args: argparse.Namespace) -> int:
     junit = report_dir / "junit.xml"
     pytest_args = [*args.paths, "--html", str(html), "--self-contained-html",
                    "--junitxml", str(junit), "--hil-log-dir", str(report_dir / "logs"),
-                   "-o", "junit_family=xunit1"]
+                   "-o", "junit_family=xunit1",
+                   # hil is imported before pytest starts, so pytest cannot rewrite it: expected
+                   "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     if args.rig:
         pytest_args += ["--rig", args.rig]
     for defect in args.bms_defect:
         pytest_args += ["--bms-defect", defect]
     if args.keyword:
         pytest_args += ["-k", args.keyword]
-    extra = [a for a in args.pytest_args if a != "--"]
-    code = int(pytest.main([*pytest_args, *extra]))
+    code = int(pytest.main([*pytest_args, *args.pytest_args]))
     print(f"\nhil: HTML report: {html.resolve()}")
     print(f"hil: JUnit XML:   {junit.resolve()}")
     print(f"hil: CAN logs:    {(report_dir / 'logs').resolve()}")

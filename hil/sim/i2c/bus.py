@@ -30,8 +30,9 @@ class I2cDevice:
     """A simulated chip: override the hooks the bus calls for each bus event.
 
     `start` is called for every (repeated) START addressed to the device and returns the ACK;
-    `write_byte` returns the ACK for each byte; `stop` is called once at the STOP of every
-    transaction the device took part in.
+    `start_general_call` instead for a write to address 0x00 (only if `general_call` is set), so
+    a chip can tell a general call from a write to its own address; `write_byte` returns the ACK
+    for each byte; `stop` is called once at the STOP of every transaction the device took part in.
     """
 
     address: int = 0
@@ -39,6 +40,10 @@ class I2cDevice:
 
     def start(self, read: bool) -> bool:
         return True
+
+    def start_general_call(self) -> bool:
+        """A (repeated) START with address 0x00, write. Returns the ACK."""
+        return self.start(False)
 
     def write_byte(self, value: int) -> bool:
         return True
@@ -132,7 +137,10 @@ class SimSMBus:
 
     def _collect(self, segment: Segment, address: int, found: list[I2cDevice]) -> None:
         for device in segment.devices:
-            if device.address == address or (address == GENERAL_CALL and device.general_call):
+            if address == GENERAL_CALL:
+                if device.general_call:  # 0x00 is reserved: no device has it as its own address
+                    found.append(device)
+            elif device.address == address:
                 found.append(device)
             for child in device.downstream():
                 self._collect(child, address, found)
@@ -152,7 +160,7 @@ class SimSMBus:
             try:
                 for address, read, payload in parts:
                     targets = self._responders(address)
-                    acked = [d for d in targets if d.start(read)]
+                    acked = [d for d in targets if _start(d, address, read)]
                     for d in targets:
                         if d not in touched:
                             touched.append(d)
@@ -261,6 +269,13 @@ class SimSMBus:
         with self._lock:
             out, self.log = self.log, []
         return out
+
+
+def _start(device: I2cDevice, address: int, read: bool) -> bool:
+    if address == GENERAL_CALL:
+        # A read from 0x00 is the START byte, not a general call: nobody acknowledges it.
+        return not read and device.start_general_call()
+    return device.start(read)
 
 
 class _Nack(Exception):
