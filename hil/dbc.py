@@ -20,7 +20,7 @@ from hil.errors import ConfigError
 from hil.yamlfile import did_you_mean
 
 _LINE_RE = re.compile(r"line (\d+)")
-_NAME_RE = re.compile(r"signal (\w+)")
+_NAME_RE = re.compile(r"signals? (\w+)")
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,13 @@ class CanDatabase:
                 if msg.name in self._by_name:
                     raise ConfigError(f"message {msg.name!r} is defined in two DBC files",
                                       path=path)
+                key = (msg.frame_id, msg.is_extended_frame)
+                if key in self._by_id:
+                    other = self._by_id[key].name
+                    raise ConfigError(f"frame ID 0x{msg.frame_id:X} of {msg.name} is already "
+                                      f"used by {other} in another DBC file", path=path)
                 self._by_name[msg.name] = msg
-                self._by_id[(msg.frame_id, msg.is_extended_frame)] = msg
+                self._by_id[key] = msg
 
     @classmethod
     def load(cls, *paths: str | os.PathLike[str], strict: bool = True) -> CanDatabase:

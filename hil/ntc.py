@@ -56,8 +56,20 @@ class SteinhartHartNtc:
         if self.c == 0:
             return math.exp((1.0 / t - self.a) / self.b)
         x = (self.a - 1.0 / t) / self.c
-        y = math.sqrt((self.b / (3.0 * self.c)) ** 3 + (x / 2.0) ** 2)
-        return math.exp(math.cbrt(y - x / 2.0) - math.cbrt(y + x / 2.0))
+        radicand = (self.b / (3.0 * self.c)) ** 3 + (x / 2.0) ** 2
+        if radicand >= 0:  # the closed form (one real root)
+            y = math.sqrt(radicand)
+            return math.exp(math.cbrt(y - x / 2.0) - math.cbrt(y + x / 2.0))
+        # A fit with C < 0 can have three real roots: Newton from the Beta-like guess finds
+        # the physical one near ln R = (1/T - A) / B.
+        ln_r = (1.0 / t - self.a) / self.b
+        for _ in range(50):
+            f = self.a + self.b * ln_r + self.c * ln_r**3 - 1.0 / t
+            step = f / (self.b + 3.0 * self.c * ln_r**2)
+            ln_r -= step
+            if abs(step) < 1e-12:
+                break
+        return math.exp(ln_r)
 
     @classmethod
     def fit(cls, points: list[tuple[float, float]]) -> SteinhartHartNtc:

@@ -24,7 +24,7 @@ from hil.dbc import CanDatabase, SignalRef
 from hil.yamlfile import StrictModel, YamlDoc, did_you_mean, load_yaml, validate
 
 _TEMPLATE_FIELD = re.compile(r"\{(i0|i)(:0?\d*d)?\}")
-_INDEXED = re.compile(r"^(?P<base>[a-z_][a-z0-9_.]*)\[(?P<index>\d+)\]$")
+_INDEXED = re.compile(r"^(?P<base>[^\[\]]+)\[(?P<index>\d+)\]$")
 
 
 class RoleSpec(StrictModel):
@@ -188,6 +188,8 @@ class Profile:
             for index in indexes:
                 try:
                     self._build_target(role, spec, index)
+                except _RoleProblem as err:
+                    raise self._doc.error(err.message, ("roles", role, *err.loc)) from None
                 except (KeyError, ValueError) as err:
                     raise self._doc.error(_msg(err), ("roles", role, "signal")) from None
 
@@ -270,11 +272,17 @@ class Profile:
         factor = 1.0
         unit = ref.signal.unit or ""
         if spec.unit is not None:
-            factor = units.factor(ref.signal.unit, spec.unit)
+            try:
+                factor = units.factor(ref.signal.unit, spec.unit)
+            except ValueError as err:
+                raise _RoleProblem(f"{signal_name}: {err}", ("unit",)) from None
             unit = spec.unit
         for canonical, label in spec.values.items():
             if ref.choice_value(label) is None:
-                raise ValueError(f"{signal_name} has no label {label!r} (for {canonical})")
+                labels = [str(v) for v in (ref.signal.choices or {}).values()]
+                raise _RoleProblem(f"{signal_name} has no label {label!r}"
+                                   f"{did_you_mean(label, labels)}; it has: "
+                                   f"{', '.join(labels) or 'none'}", ("values", canonical))
         return Target(name, ref, factor, unit, tuple(spec.values.items()))
 
     def input_message(self, key: str) -> tuple[InputSpec, Message]:
@@ -289,6 +297,15 @@ class Profile:
         except KeyError:
             hint = did_you_mean(key, self.limits)
             raise KeyError(f"no limit {key!r} in DUT profile {self.name!r}{hint}") from None
+
+
+class _RoleProblem(Exception):
+    """A role that cannot be built, and which field of it is at fault."""
+
+    def __init__(self, message: str, loc: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.loc = loc
 
 
 def _msg(err: BaseException) -> str:

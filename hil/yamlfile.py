@@ -169,21 +169,37 @@ def pydantic_to_config_error(err: pydantic.ValidationError, doc: YamlDoc,
     problems = err.errors(include_url=False)
     # An unknown key is usually the misspelling of a missing one: report it first.
     problems.sort(key=lambda p: (p["type"] != "extra_forbidden",
-                                 doc.line_of(_clean_loc(p["loc"])) or 0))
+                                 doc.line_of(_clean_loc(p["loc"], doc.data)) or 0))
     first = problems[0]
-    loc = _clean_loc(first["loc"])
+    loc = _clean_loc(first["loc"], doc.data)
     message = explain(first, model, loc)
     return cls(message, path=doc.path, line=doc.line_of(loc),
                field=format_loc(loc, doc.data) or None)
 
 
-def _clean_loc(loc: Sequence[Any]) -> FieldPath:
-    """Drop pydantic's union-branch and function names from a location."""
+_TYPE_TAGS = {"float", "int", "str", "bool", "list", "dict", "none", "tuple"}
+
+
+def _clean_loc(loc: Sequence[Any], data: Any) -> FieldPath:
+    """The user's path in a pydantic location: union-branch and validator tags dropped.
+
+    Walks the data: a part that is a key (or index) there is the user's; a part that is not is
+    a tag, unless it is the last part of the path and names a field (a missing or extra key).
+    """
     out: list[str | int] = []
-    for part in loc:
-        if isinstance(part, str) and ("[" in part or part.startswith("function-")):
-            continue
-        out.append(part)
+    current = data
+    for position, part in enumerate(loc):
+        last = position == len(loc) - 1
+        in_dict = isinstance(current, dict) and part in current
+        in_list = (isinstance(current, list) and isinstance(part, int)
+                   and 0 <= part < len(current))
+        if in_dict or in_list:
+            out.append(part)
+            current = current[part]
+        elif (last and isinstance(current, dict) and isinstance(part, str)
+              and part not in _TYPE_TAGS and "[" not in part
+              and not part.startswith("function-")):
+            out.append(part)  # a required field that is missing
     return tuple(out)
 
 

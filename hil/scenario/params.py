@@ -38,7 +38,7 @@ def substitute(text: str, namespace: Namespace) -> Any:
 
     def one(match: re.Match[str]) -> str:
         value = evaluate(match.group(1), namespace)
-        return f"{value:g}" if isinstance(value, float) else str(value)
+        return f"{value:.15g}" if isinstance(value, float) else str(value)
 
     return PLACEHOLDER.sub(one, text)
 

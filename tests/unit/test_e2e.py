@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from hil import e2e
 
-FAST = settings(max_examples=200, deadline=None, database=None)
+FAST = settings(max_examples=100, deadline=None, database=None)
 
 frame_ids = st.integers(0, 0x7FF)
 payloads = st.binary(min_size=2, max_size=8)

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from hil import units
 
-FAST = settings(max_examples=200, deadline=None, database=None)
+FAST = settings(max_examples=100, deadline=None, database=None)
 
 known = st.sampled_from(units.KNOWN_UNITS)
 

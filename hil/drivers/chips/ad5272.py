@@ -25,7 +25,7 @@ CTRL_FUSE_OK = 0x8
 class Ad5272:
     """One rheostat; `positions` is 1024 (AD5272) or 256 (AD5274, data in D9..D2)."""
 
-    def __init__(self, bus: SMBusLike, address: int = 0x2F, positions: int = 1024,
+    def __init__(self, bus: SMBusLike, address: int = 0x2F, positions: int = 1024, *,
                  sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic) -> None:
         if positions not in (1024, 256):

@@ -50,7 +50,7 @@ def config_word(ain: int, fsr: float = 4.096, data_rate: int = 860) -> int:
 class Ads1115:
     """Single-shot, single-ended reads. `sleep` and `clock` are injectable for tests."""
 
-    def __init__(self, bus: SMBusLike, address: int = 0x48,
+    def __init__(self, bus: SMBusLike, address: int = 0x48, *,
                  sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.bus = bus

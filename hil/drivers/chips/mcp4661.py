@@ -30,7 +30,7 @@ def _check_wiper(wiper: int) -> int:
 class Mcp4661:
     """Both pots of one MCP4661; `sleep`/`clock` are used only to wait out EEPROM writes."""
 
-    def __init__(self, bus: SMBusLike, address: int = 0x28,
+    def __init__(self, bus: SMBusLike, address: int = 0x28, *,
                  sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.bus = bus

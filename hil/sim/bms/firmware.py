@@ -151,6 +151,7 @@ class ReferenceBms:
         self._last_current_ok = now
         self._e2e_bad_in_row = 0
         self._fault_reset_previous = False
+        self._fault_reset_pending = False
         self._stuck_cell_value: float | None = None
         self.outputs = Outputs(balancing=self.balancing)
 
@@ -163,7 +164,9 @@ class ReferenceBms:
             self.request = Request(request)
             self.request_seen = self.request
         if fault_reset and not self._fault_reset_previous:
-            self._reset_faults()
+            # judged in the next step, against the conditions measured then (a reset that
+            # arrives with the first frame after a VCU timeout must see the timeout cleared)
+            self._fault_reset_pending = True
         self._fault_reset_previous = fault_reset
 
     def on_bad_frame(self) -> None:
@@ -182,6 +185,9 @@ class ReferenceBms:
         self._estimate_soc(dt)
         if self.state != State.INIT:
             self._protect(now)
+            if self._fault_reset_pending:
+                self._fault_reset_pending = False
+                self._reset_faults()
         self._run_state_machine(now)
         self._balance()
         return self.outputs

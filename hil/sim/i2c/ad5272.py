@@ -48,7 +48,7 @@ class SimAd5272(I2cDevice):
     left at code 0; `fuses` pre-programs 50-TP memory (oldest first) as if stored earlier.
     """
 
-    def __init__(self, address: int = 0x2F, r_nominal: float = 20_000.0,
+    def __init__(self, address: int = 0x2F, *, r_nominal: float = 20_000.0,
                  positions: int = 1024, wiper_ohms: float = 0.0, tolerance: float = 0.0,
                  clock: Callable[[], float] = time.monotonic, store_seconds: float = 0.35,
                  on_resistance: Callable[[float], None] | None = None,

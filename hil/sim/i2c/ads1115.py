@@ -53,7 +53,7 @@ class SimAds1115(I2cDevice):
     The error model is `measured = true * (1 + gain_error) + offset_volts`, before clipping.
     """
 
-    def __init__(self, address: int = 0x48, read_input: Callable[[int], float] | None = None,
+    def __init__(self, address: int = 0x48, *, read_input: Callable[[int], float] | None = None,
                  clock: Callable[[], float] = time.monotonic, gain_error: float = 0.0,
                  offset_volts: float = 0.0) -> None:
         if not 0x48 <= address <= 0x4B:

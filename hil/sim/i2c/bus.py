@@ -164,7 +164,8 @@ class SimSMBus:
                     for d in targets:
                         if d not in touched:
                             touched.append(d)
-                    if not acked:
+                    if not acked:  # the address byte was clocked: log it, with no data
+                        done.append(Message(address, read, b""))
                         raise _Nack(address, done)
                     if len(acked) > 1 and address != GENERAL_CALL:
                         self.collisions += 1
@@ -189,14 +190,17 @@ class SimSMBus:
                                 raise _Nack(address, done)
                         done.append(Message(address, False, data))
             except _Nack as nack:
-                for d in touched:
-                    d.stop()
                 self.log.append(Transaction(tuple(nack.done), nacked=True))
                 raise OSError(errno.EREMOTEIO,
                               f"Remote I/O error (no ACK from 0x{nack.address:02X})") from None
-            for d in touched:
-                d.stop()
-            self.log.append(Transaction(tuple(done)))
+            except BaseException:
+                self.log.append(Transaction(tuple(done), nacked=True))
+                raise
+            else:
+                self.log.append(Transaction(tuple(done)))
+            finally:  # STOP reaches every chip of the transaction, however it ended
+                for d in touched:
+                    d.stop()
             return reads
 
     # --- the smbus2 API -------------------------------------------------------------------
@@ -227,7 +231,7 @@ class SimSMBus:
     def read_i2c_block_data(self, i2c_addr: int, register: int, length: int,
                             force: bool | None = None) -> list[int]:
         if not 0 < length <= SMBUS_BLOCK_MAX:
-            raise ValueError(f"Desired block length over {SMBUS_BLOCK_MAX} bytes")
+            raise ValueError(f"block length must be 1..{SMBUS_BLOCK_MAX} bytes, got {length}")
         return list(self.transfer([(i2c_addr, False, bytes([register])),
                                    (i2c_addr, True, length)])[0])
 

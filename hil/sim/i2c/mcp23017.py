@@ -58,7 +58,7 @@ def parse_pin(name: str) -> tuple[int, int]:
 
 
 class SimMcp23017(I2cDevice):
-    def __init__(self, address: int = 0x20,
+    def __init__(self, address: int = 0x20, *,
                  on_output: Callable[[str, bool], None] | None = None,
                  read_input: Callable[[str], bool | None] | None = None,
                  floating: bool = False) -> None:

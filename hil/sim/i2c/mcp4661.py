@@ -49,7 +49,7 @@ STATUS_EEWA = 0x008
 class SimMcp4661(I2cDevice):
     """Both pots of an MCP4661; resistances between W and B go out through `on_resistance`."""
 
-    def __init__(self, address: int = 0x28, r_ab: float = 10_000.0, wiper_ohms: float = 0.0,
+    def __init__(self, address: int = 0x28, *, r_ab: float = 10_000.0, wiper_ohms: float = 0.0,
                  tolerance: float = 0.0, clock: Callable[[], float] = time.monotonic,
                  eeprom_write_seconds: float = 0.005,
                  on_resistance: Callable[[int, float], None] | None = None) -> None:

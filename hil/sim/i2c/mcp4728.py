@@ -21,7 +21,8 @@ Choices where the datasheet (as read for the reference) is silent:
   nothing). After a complete Fast Write (channel D), Vref, gain or power-down command, the next
   byte is parsed as a new command; Multi-Write repeats 3-byte groups until STOP (the group's
   first byte only selects channel and UDAC, DS fig. 5-8); bytes after a Sequential or Single
-  Write are ignored. Undefined command bits (010 01, 111) are ACKed and ignored.
+  Write are ignored. Undefined command bits (010 01, 111) are ACKed and ignored. The top two
+  bits of channels B..D's first Fast Write byte are not checked.
 - Vref, gain and power-down commands set input and output registers at once ("registers and
   VOUT are updated at this ACK", DS fig. 5-14); they never touch EEPROM.
 - The address write (011...) needs LDAC to fall during byte 2; the model has no clock edges,
