@@ -244,6 +244,39 @@ class CanEndpoint(Capability):
         """CAN has no outputs of its own; periodic senders are stopped by their owners."""
 
 
+class VoltageReadback(Capability):
+    """Measures the emulator's own outputs (an ADC on the HAT), for self-test and calibration."""
+
+    name = "readback"
+
+    def __init__(self, cells: Iterable[int]) -> None:
+        super().__init__()
+        self.cells = tuple(cells)
+
+    def read_cell(self, index: int) -> float:
+        """The voltage actually present on cell `index`'s output, in volts."""
+        if index not in self.cells:
+            raise LimitError(f"readback: cell {index} has no read-back channel "
+                             f"(this rig reads back cells {_ranges(self.cells)})")
+        with self._lock:
+            return self._read_cell(index)
+
+    @abstractmethod
+    def _read_cell(self, index: int) -> float: ...
+
+    def go_safe(self) -> None:
+        """Read-back drives nothing."""
+
+
+def _ranges(indexes: Iterable[int]) -> str:
+    values = sorted(indexes)
+    if not values:
+        return "none"
+    if values == list(range(values[0], values[-1] + 1)):
+        return f"{values[0]}..{values[-1]}"
+    return ", ".join(map(str, values))
+
+
 class DutPower(Capability):
     """Switches the device under test's supply: a relay on a real rig, a process in simulation."""
 

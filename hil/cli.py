@@ -35,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hil: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `hil ... | head`: the reader left, nothing more to say
+        sys.stderr.close()
+        return 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,6 +65,24 @@ def _parser() -> argparse.ArgumentParser:
     show = rig_sub.add_parser("show", help="check a rig file and summarise it")
     show.add_argument("--rig", default=DEFAULT_RIG)
     show.set_defaults(handler=_rig_show)
+    check = rig_sub.add_parser("check", help="self-test: every chip answers, every channel "
+                                             "reads back what was set")
+    check.add_argument("--rig", default=DEFAULT_RIG)
+    check.add_argument("--points", type=int, default=3, help="test voltages per channel")
+    check.set_defaults(handler=_rig_check)
+    init = rig_sub.add_parser("init", help="store the safe state in the DACs' EEPROMs, so a "
+                                           "power cycle of the HAT comes up safe")
+    init.add_argument("--rig", default=DEFAULT_RIG)
+    init.set_defaults(handler=_rig_init)
+
+    cal = sub.add_parser("calibrate", help="fit gain and offset of every cell channel")
+    cal.add_argument("--rig", default=DEFAULT_RIG)
+    cal.add_argument("--points", type=int, default=5, help="voltages per channel (>= 2)")
+    cal.add_argument("--manual", action="store_true",
+                     help="type in multimeter readings instead of using the read-back ADC")
+    cal.add_argument("--output", type=Path, default=None,
+                     help="calibration file to write (default: the one the rig file names)")
+    cal.set_defaults(handler=_calibrate)
     return parser
 
 
@@ -112,14 +133,106 @@ def _rig_show(args: argparse.Namespace) -> int:
     print(f"  DUT profile: {profile.name} ({profile.path}), DBC: "
           f"{', '.join(p.name for p in profile.database.sources)}")
     for kind, (cls, section) in config.drivers.items():
-        options = section.model_dump(exclude={"driver"})
-        shown = ", ".join(f"{k}={v}" for k, v in options.items() if v not in (None, [], {}))
-        print(f"  {kind:<13} {cls.driver_name:<12} {shown}")
+        print(f"  {kind:<13} {cls.driver_name:<12} {_summary(section)}")
     for name, rng in config.ranges().items():
         print(f"  limit {name}: {rng.low:g} .. {rng.high:g} {rng.unit}")
     safe = config.file.safe_state
     print(f"  safe state: cells {safe.cell_volts:g} V, temperatures "
           f"{safe.temperature_celsius:g} degC, current {safe.current_amps:g} A")
+    return 0
+
+
+def _summary(section: object) -> str:
+    """Scalar options as they are; lists and mappings as counts; chip addresses in hex."""
+    parts = []
+    for name, value in section.model_dump(exclude={"driver"}).items():  # type: ignore[attr-defined]
+        if value in (None, [], {}):
+            continue
+        if name == "chips":
+            where = ", ".join(f"0x{c['address']:02X}" for c in value)
+            parts.append(f"{len(value)} chips ({where})")
+        elif isinstance(value, list | dict):
+            parts.append(f"{name}: {len(value)}")
+        else:
+            parts.append(f"{name}={value}")
+    return ", ".join(parts)
+
+
+def _open_for_tools(path: str, use_calibration: bool = True):
+    from hil.rig.rig import Rig
+
+    return Rig.load(path, power_dut=False, use_calibration=use_calibration)
+
+
+def _rig_check(args: argparse.Namespace) -> int:
+    from hil.rig.tools import self_test
+
+    with _open_for_tools(args.rig) as rig:
+        report = self_test(rig, args.points)
+    for chip in report.missing:
+        print(f"MISSING  {chip} (no ACK)")
+    if not report.channels:
+        print("no read-back channels: only chip presence was checked")
+    else:
+        print(f"calibration: {report.calibration}")
+        print(f"{'cell':>4}  {'set V':>7}  {'read V':>7}  {'error mV':>9}")
+        for c in report.channels:
+            bad = report.tolerance_volts is not None and abs(c.error_volts) > \
+                report.tolerance_volts
+            print(f"{c.cell:>4}  {c.set_volts:7.3f}  {c.read_volts:7.4f}  "
+                  f"{c.error_volts * 1e3:9.2f}{'  FAIL' if bad else ''}")
+        worst = max(abs(c.error_volts) for c in report.channels)
+        limit = f" (tolerance {report.tolerance_volts * 1e3:g} mV)" \
+            if report.tolerance_volts else ""
+        print(f"worst error {worst * 1e3:.2f} mV{limit}")
+    print("rig check: PASS" if report.passed else "rig check: FAIL")
+    return 0 if report.passed else 1
+
+
+def _rig_init(args: argparse.Namespace) -> int:
+    from hil.rig.tools import write_safe_power_on_values
+
+    with _open_for_tools(args.rig) as rig:
+        for line in write_safe_power_on_values(rig):
+            print(line)
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from hil.rig.config import load_rig_config
+    from hil.rig.tools import calibrate_cells, save_cell_calibration
+
+    if args.points < 2:
+        raise HilError(f"--points: need at least 2 points to fit gain and offset, got "
+                       f"{args.points}")
+    config = load_rig_config(args.rig)
+    named = config.file.cells.get("calibration")
+    output: Path | None = args.output or (config.resolve(named) if named else None)
+    if output is None:
+        raise HilError("--output: the rig file names no calibration file; give one")
+    measure = None
+    method = "read-back ADC"
+    if args.manual:
+        method = "multimeter (typed in)"
+
+        def measure(cell: int, volts: float) -> float:
+            while True:
+                text = input(f"cell {cell} set to {volts:.4f} V: measured volts? ")
+                try:
+                    return float(text)
+                except ValueError:
+                    print(f"  {text!r} is not a number; type the meter reading, e.g. 3.7012")
+
+    with _open_for_tools(args.rig, use_calibration=False) as rig:
+        fits = calibrate_cells(rig, args.points, measure)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    save_cell_calibration(output, fits, method)
+    print(f"{'cell':>4}  {'gain':>9}  {'offset mV':>9}  {'max error before':>16}  "
+          f"{'after (mV)':>10}")
+    for cell, (fit, before, after) in sorted(fits.items()):
+        print(f"{cell:>4}  {fit.gain:9.5f}  {fit.offset * 1e3:9.2f}  {before * 1e3:16.2f}  "
+              f"{after * 1e3:10.2f}")
+    print(f"wrote {output}")
     return 0
 
 

@@ -11,7 +11,8 @@ from typing import TypeVar
 
 from hil.yamlfile import did_you_mean
 
-KINDS = ("can", "cells", "temperatures", "current", "lines", "dut_power")
+#: Capability kinds in the order a rig opens them (I2C buses first: other drivers use them).
+KINDS = ("i2c", "can", "current", "lines", "cells", "temperatures", "readback", "dut_power")
 
 DRIVERS: dict[str, dict[str, type]] = {kind: {} for kind in KINDS}
 
@@ -45,5 +46,15 @@ def lookup(kind: str, name: str) -> type:
 
 def load_all() -> None:
     """Import every module that registers drivers (real ones and simulated twins)."""
-    from hil.drivers import can_bus, ivt_s  # noqa: F401
-    from hil.sim import bms_power, harness_drivers, hub_endpoint  # noqa: F401
+    from hil.drivers import (  # noqa: F401
+        can_bus,
+        dac_cells,
+        dut_power,
+        gpio_lines,
+        i2c_buses,
+        ivt_s,
+        readback,
+        rheostat_temperatures,
+    )
+    from hil.sim import bms_power, hub_endpoint  # noqa: F401
+    from hil.sim.i2c import buses  # noqa: F401

@@ -1,6 +1,6 @@
 """Rig files: what a rig is made of, its limits, and its safe state.
 
-A rig file lists one driver per capability (`driver: sim-harness`, `driver: mcp4728`), the DUT
+A rig file lists one driver per capability (`driver: mcp4728`, `driver: sim-hub`), the DUT
 profile, the limits no output may ever exceed, the safe state every exit returns to, and the
 initial state each test starts from. Each driver checks its own options; every error names the
 file, the line and the field.
@@ -86,6 +86,8 @@ class RigFile(StrictModel):
     temperatures: dict[str, Any]
     current: dict[str, Any]
     lines: dict[str, Any] | None = None
+    i2c: dict[str, Any] | None = None
+    readback: dict[str, Any] | None = None
     limits: Limits
     safe_state: SafeState
     initial: InitialState = InitialState()

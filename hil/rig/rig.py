@@ -24,8 +24,11 @@ from hil.capabilities import (
     DigitalLines,
     DutPower,
     TemperatureSource,
+    VoltageReadback,
 )
 from hil.decoder import Decoder
+from hil.drivers.i2c_buses import I2cBuses
+from hil.drivers.registry import KINDS
 from hil.dut import Dut
 from hil.errors import BusLostError, ConfigError, HilError
 from hil.periodic import PeriodicSender
@@ -41,17 +44,22 @@ class Rig:
     """An opened rig. Use as a context manager, or call `open` and `close`."""
 
     def __init__(self, config: RigConfig, defects: list[str] | tuple[str, ...] = (),
-                 log_dir: Path | None = None) -> None:
+                 log_dir: Path | None = None, *, power_dut: bool = True,
+                 use_calibration: bool = True) -> None:
         self.config = config
         self.defects = list(defects)
         self.log_dir = log_dir
+        self.power_dut = power_dut  # False for self-test and calibration: no BMS needed
+        self.use_calibration = use_calibration
         self.profile: Profile | None = None
         self.can: CanEndpoint | None = None
         self.cells: CellVoltageSource | None = None
         self.temperatures: TemperatureSource | None = None
         self.current: CurrentSource | None = None
         self.lines: DigitalLines | None = None
+        self.readback: VoltageReadback | None = None
         self.dut_power: DutPower | None = None
+        self.i2c: I2cBuses | None = None
         self.store = SignalStore()
         self.decoder: Decoder | None = None
         self.periodic: PeriodicSender | None = None
@@ -63,8 +71,8 @@ class Rig:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], defects: list[str] | tuple[str, ...] = (),
-             log_dir: Path | None = None) -> Rig:
-        return cls(load_rig_config(path), defects, log_dir)
+             log_dir: Path | None = None, **options: bool) -> Rig:
+        return cls(load_rig_config(path), defects, log_dir, **options)
 
     @property
     def name(self) -> str:
@@ -84,32 +92,38 @@ class Rig:
             raise ConfigError("--bms-defect only works with the reference BMS "
                               "(dut_power driver sim-process)", path=self.config.path)
         self.profile = Profile.load(self.config.resolve(self.config.file.dut.profile))
-        ctx = RigContext(self.config, self.profile, self._lost, self.defects, self.log_dir)
+        ctx = RigContext(self.config, self.profile, self._lost, self.defects, log_dir=self.log_dir,
+                         use_calibration=self.use_calibration)
         self._ctx = ctx
         self._opened = True
         try:
-            self.can = self._open("can", ctx)
-            ctx.can = self.can
-            self.decoder = Decoder(self.profile.database, self.store,
-                                   self.profile.spec.e2e_messages)
-            self.can.add_listener(self.decoder)
-            self.periodic = PeriodicSender(self.can, on_lost=self._lost)
-            ctx.periodic = self.periodic
-            self.bms = Dut(self.profile, self.store, self.decoder, self.periodic)
-            self.current = self._open("current", ctx)
-            self.cells = self._open("cells", ctx)
-            self.temperatures = self._open("temperatures", ctx)
-            if "lines" in self.config.drivers:
-                self.lines = self._open("lines", ctx)
-                ctx.shared["lines"] = self.lines
-            self.dut_power = self._open("dut_power", ctx)
+            for kind in KINDS:  # in dependency order: i2c and can first, dut_power last
+                if kind not in self.config.drivers:
+                    continue
+                opened = self._open(kind, ctx)
+                setattr(self, kind, opened)
+                ctx.shared[kind] = opened
+                if kind == "can":
+                    self._start_receive_path(ctx)
+            assert self.dut_power is not None
             self.apply_initial_state()
-            self.dut_power.power_on()
-            self.wait_ready()
+            if self.power_dut:
+                self.dut_power.power_on()
+                self.wait_ready()
         except BaseException:
             self.close()
             raise
         return self
+
+    def _start_receive_path(self, ctx: RigContext) -> None:
+        assert self.can is not None and self.profile is not None
+        ctx.can = self.can
+        self.decoder = Decoder(self.profile.database, self.store,
+                               self.profile.spec.e2e_messages)
+        self.can.add_listener(self.decoder)
+        self.periodic = PeriodicSender(self.can, on_lost=self._lost)
+        ctx.periodic = self.periodic
+        self.bms = Dut(self.profile, self.store, self.decoder, self.periodic)
 
     def _open(self, kind: str, ctx: RigContext) -> Any:
         cls, section = self.config.drivers[kind]
@@ -117,7 +131,7 @@ class Rig:
 
     def capabilities(self) -> list[Capability]:
         caps: list[Capability | None] = [self.current, self.cells, self.temperatures,
-                                         self.lines, self.can, self.dut_power]
+                                         self.lines, self.readback, self.can, self.dut_power]
         return [c for c in caps if c is not None]
 
     def go_safe(self) -> list[str]:
@@ -147,7 +161,8 @@ class Rig:
             self.can.stop_log()
         steps: list[tuple[str, Any]] = [
             ("dut power", self.dut_power), ("current", self.current), ("cells", self.cells),
-            ("temperatures", self.temperatures), ("lines", self.lines),
+            ("temperatures", self.temperatures), ("readback", self.readback),
+            ("lines", self.lines),
         ]
         for name, cap in steps:
             if cap is not None:
@@ -159,9 +174,9 @@ class Rig:
             self.periodic.close()
         if self.can is not None:
             self.can.close()
+        if self.i2c is not None:
+            self.i2c.close()
         if self._ctx is not None:
-            for bus in self._ctx.shared.get("i2c_buses", {}).values():
-                bus.close()
             self._ctx.close_harness()
 
     def _lost(self, reason: str) -> None:

@@ -52,8 +52,9 @@ def test_interrupted_demo_ends_in_safe_state(tmp_path: Path, sig: int, delay: fl
     (path,) = harness_dir.glob("hil-harness-*")
     harness = AnalogHarness.attach(path)
     try:
-        assert np.allclose(harness.cell_volts, SAFE_CELL_VOLTS), output[-2000:]
-        assert np.allclose(harness.ntc_ohms, SAFE_OHMS), output[-2000:]
+        # calibrated DACs: within a few LSB; rheostats: within one fine step (19.5 Ohm)
+        assert np.allclose(harness.cell_volts, SAFE_CELL_VOLTS, atol=0.003), output[-2000:]
+        assert np.allclose(harness.ntc_ohms, SAFE_OHMS, atol=20.0), output[-2000:]
         assert not harness.lines_to_bms.any(), "a relay was left closed"
         assert not harness.lines_from_bms.any(), "the BMS left a contactor closed"
         assert int(harness._header[6]) % 2 == 0, "an update was left half-written"

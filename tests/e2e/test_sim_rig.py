@@ -101,7 +101,7 @@ def test_safe_state_sets_every_output(rig: Rig, cells: CellVoltageSource,
     safe = rig.config.file.safe_state
     assert rig._ctx is not None
     harness = rig._ctx.harness()
-    assert (harness.cell_volts == safe.cell_volts).all()
+    assert abs(harness.cell_volts - safe.cell_volts).max() < 0.003  # calibrated DAC outputs
     assert cells.commanded(2) == safe.cell_volts
     assert temperatures.commanded(1) == safe.temperature_celsius
     assert not harness.lines_to_bms.any()  # relays open

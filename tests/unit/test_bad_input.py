@@ -126,8 +126,10 @@ RIG_CASES = [
      r"temperatures\.ntc"),
     ("missing profile", ("bms.profile.yaml", "nope.profile.yaml"),
      r"dut\.profile: DUT profile '.*nope.profile.yaml' not found"),
-    ("harness line", ("hv_interlock: false}", "hv_interlok: false}"),
-     r"lines\.outputs: the simulated harness has no output line 'hv_interlok'"),
+    ("gpio bit 7 input", ("fault_output:  {chip: 0, pin: B3}", "fault_output:  {chip: 0, pin: B7}"),
+     r"lines\.inputs\.fault_output\.pin: B7 is output-only"),
+    ("cells beyond chips", ("count: 16", "count: 17"),
+     r"cells: 4 chips have 16 channels, fewer than 17 cells"),
 ]
 
 
