@@ -87,3 +87,18 @@ def write_calibration(path: Path, cells: Mapping[int, ChannelCalibration], metho
     header = ("# Per-channel calibration: actual = gain * nominal + offset (volts for cells).\n"
               "# Written by `hil calibrate`; referenced from a rig file.\n")
     path.write_text(header + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
+def describe_calibration(config: object) -> str:
+    """Which calibration files a rig file's sections use, with their hashes (for reports)."""
+    parts = []
+    for kind, (_cls, section) in config.drivers.items():  # type: ignore[attr-defined]
+        relative = getattr(section, "calibration", None)
+        if relative:
+            path = config.resolve(relative)  # type: ignore[attr-defined]
+            if path.is_file():
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+                parts.append(f"{kind}: {path.name} (sha256 {digest})")
+            else:
+                parts.append(f"{kind}: {relative} (missing)")
+    return "; ".join(parts) or "none (nominal conversion)"

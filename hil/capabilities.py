@@ -32,6 +32,7 @@ class Range:
     high: float
     unit: str
     source: str = "the rig's limits"
+    max_slew: float | None = None  # units per second; faster changes become ramps
 
     def check(self, what: str, value: float) -> None:
         if not isinstance(value, (int, float)) or math.isnan(value):
@@ -93,17 +94,43 @@ class _ChannelSource(Capability):
             out[index] = float(value)
         return out
 
+    #: Period of the intermediate writes when a change must be slowed to the slew limit.
+    slew_step_seconds = 0.002
+
     def set(self, values: Mapping[int, float]) -> float:
-        """Drive the given channels (1-based) together; returns the epoch time the write ended."""
+        """Drive the given channels (1-based) together; returns the epoch time the write ended.
+
+        With a slew limit, a change faster than it is written as a ramp of small steps (every
+        value on the way is within limits, since both ends are).
+        """
         checked = self._validated(values)
         with self._lock:
             if self._closed:
                 raise LimitError(f"{self.name} is closed")
-            self._write(checked)
+            self._write_slewed(checked)
             done = time.time()
-            for index, value in checked.items():
-                self._commanded[index - 1] = value
         return done
+
+    def _write_slewed(self, target: dict[int, float]) -> None:
+        slew = self.limits.max_slew
+        start = {i: self._commanded[i - 1] for i in target}
+        steps = 1
+        if slew:
+            largest = max((abs(v - s) for i, v in target.items()
+                           if (s := start[i]) is not None), default=0.0)
+            steps = max(1, math.ceil(largest / (slew * self.slew_step_seconds)))
+        began = time.monotonic()
+        for step in range(1, steps + 1):
+            if step > 1:
+                delay = began + (step - 1) * self.slew_step_seconds - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            fraction = step / steps
+            values = {i: v if (s := start[i]) is None or step == steps else s + (v - s) * fraction
+                      for i, v in target.items()}
+            self._write(values)
+            for index, value in values.items():
+                self._commanded[index - 1] = value
 
     def set_all(self, value: float) -> float:
         return self.set(dict.fromkeys(range(1, self.count + 1), value))
@@ -114,8 +141,7 @@ class _ChannelSource(Capability):
 
     def go_safe(self) -> None:
         with self._lock:
-            self._write(dict.fromkeys(range(1, self.count + 1), self.safe_value))
-            self._commanded = [self.safe_value] * self.count
+            self._write_slewed(dict.fromkeys(range(1, self.count + 1), self.safe_value))
 
     @abstractmethod
     def _write(self, values: dict[int, float]) -> None:

@@ -74,6 +74,9 @@ class DacCellsSection(CellsSection):
         _check_unique(self.chips)
         return self
 
+    def locations(self) -> list[ChipLocation]:
+        return list(self.chips)
+
     def cell_channels(self) -> list[tuple[int, int]]:
         """(chip index, channel) for cells 1..count."""
         if self.channels is not None:

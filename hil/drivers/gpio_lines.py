@@ -73,6 +73,9 @@ class Mcp23017Section(DriverSection):
             used[key] = name
         return self
 
+    def locations(self) -> list[ChipLocation]:
+        return list(self.chips)
+
     def sim_wiring(self, ctx: RigContext) -> list[ChipWiring]:
         out = [ChipWiring("mcp23017", loc) for loc in self.chips]
         for name, ref in self.outputs.items():

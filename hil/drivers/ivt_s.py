@@ -47,6 +47,12 @@ class IvtSCurrentSource(CurrentSource):
         self.frame: PeriodicMessage = sender.add(message, period, values,
                                                  counter_signal=spec.counter,
                                                  protected=spec.e2e)
+        names = {s.name for s in message.signals}
+        self.error_signal = next((n for n in ("IVT_Result_I_Measurement_Error",)
+                                  if n in names), None)
+        self._amps = 0.0
+        self._offset = 0.0
+        self._stuck = False
 
     @classmethod
     def open(cls, config: IvtSection, ctx: RigContext) -> IvtSCurrentSource:
@@ -55,8 +61,46 @@ class IvtSCurrentSource(CurrentSource):
                    ctx.config.file.safe_state.current_amps, config.invert)
 
     def _write(self, amps: float) -> None:
-        raw = round(amps * self._per_amp * self._sign)
+        self._amps = amps
+        if self._stuck:
+            return  # a stuck sensor keeps reporting what it reported
+        raw = round((amps + self._offset) * self._per_amp * self._sign)
         self.frame.update(send_now=True, **{self.signal_name: raw})
+
+    # --- sensor faults (fault injection) ------------------------------------------------------
+    def set_fault(self, kind: str, value: float = 0.0) -> None:
+        """`silent` (no frames), `stuck` (value frozen), `offset` (adds `value` A), `error`
+        (the sensor flags a measurement error)."""
+        with self._lock:
+            if kind == "silent":
+                self.frame.stop()
+            elif kind == "stuck":
+                self._stuck = True
+            elif kind == "offset":
+                self._offset = value
+                self._write(self._amps)
+            elif kind == "error":
+                if self.error_signal is None:
+                    raise ConfigError("the DUT profile's current_sensor has no error signal")
+                self.frame.update(send_now=True, **{self.error_signal: 1})
+            else:
+                raise ValueError(f"unknown current sensor fault {kind!r}; use silent, stuck, "
+                                 "offset or error")
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._stuck = False
+            self._offset = 0.0
+            if self.error_signal is not None:
+                self.frame.update(**{self.error_signal: 0})
+            self.frame.start()
+            self._write(self._amps)
+
+    def go_safe(self) -> None:
+        with self._lock:
+            self._stuck = False
+            self._offset = 0.0
+            super().go_safe()
 
     def close(self) -> None:
         self.frame.stop()

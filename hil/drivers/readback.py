@@ -60,6 +60,9 @@ class Ads1115Section(DriverSection):
             return {cell: (ref.chip, ref.ain) for cell, ref in self.cells.items()}
         return {i + 1: divmod(i, 4) for i in range(4 * len(self.chips))}
 
+    def locations(self) -> list[ChipLocation]:
+        return list(self.chips)
+
     def sim_wiring(self, ctx: RigContext) -> list[ChipWiring]:
         out = [ChipWiring("ads1115", loc) for loc in self.chips]
         for cell, (chip, ain) in self.cell_inputs().items():

@@ -51,6 +51,7 @@ def load_all() -> None:
         dac_cells,
         dut_power,
         gpio_lines,
+        hall_current,
         i2c_buses,
         ivt_s,
         readback,

@@ -57,6 +57,14 @@ class RheostatSection(TemperaturesSection):
             raise ValueError(f"sensors lists {len(self.sensors)} inputs, count is {self.count}")
         return self
 
+    def locations(self) -> list[ChipLocation]:
+        seen: dict[tuple, ChipLocation] = {}
+        for pots in self.sensors:
+            for pot in (pots.coarse, pots.fine):
+                if pot is not None:
+                    seen.setdefault((pot.bus, pot.mux, pot.mux_channel, pot.address), pot)
+        return list(seen.values())
+
     def split(self, sensor: int, ohms: float) -> list[tuple[Pot, int]]:
         """Codes for sensor `sensor`'s pots that make `ohms` (coarse takes the bulk, leaving
         the fine pot near mid-range for the remainder). ValueError if out of reach."""
@@ -164,6 +172,36 @@ class RheostatTemperatures(TemperatureSource):
     def _set(self, pot: Pot, code: int) -> None:
         raise NotImplementedError
 
+    # --- thermistor faults (fault injection) ----------------------------------------------
+    def open_circuit(self, sensor: int) -> None:
+        """Disconnect the thermistor input (a broken NTC wire)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot open its rheostats")
+
+    def short_circuit(self, sensor: int) -> None:
+        """Short the thermistor input: every pot of the sensor at code 0 (wiper resistance)."""
+        self._check_sensor(sensor)
+        with self._lock:
+            pots = self.config.sensors[sensor - 1]
+            for pot in (pots.coarse, pots.fine):
+                if pot is not None:
+                    self._routes[pot.bus].to(pot)
+                    self._set(pot, 0)
+
+    def restore(self, sensor: int) -> None:
+        """End an open or short: the sensor shows its commanded temperature again."""
+        self._check_sensor(sensor)
+        with self._lock:
+            self._restore(sensor)
+            value = self.commanded(sensor)
+            self._write({sensor: self.safe_value if value is None else value})
+
+    def _restore(self, sensor: int) -> None:
+        pass
+
+    def _check_sensor(self, sensor: int) -> None:
+        if not 1 <= sensor <= self.count:
+            raise LimitError(f"temperature sensor {sensor} does not exist (1..{self.count})")
+
     def _driver(self, pot: Pot) -> object:
         return self._drivers[(pot.bus, pot.mux, pot.mux_channel, pot.address)]
 
@@ -192,6 +230,29 @@ class Ad5272Temperatures(RheostatTemperatures):
         chip = self._driver(pot)
         assert isinstance(chip, Ad5272)
         chip.write(code)
+
+    def open_circuit(self, sensor: int) -> None:
+        """Software shutdown of the coarse pot: terminal A disconnected from W (open)."""
+        self._check_sensor(sensor)
+        with self._lock:
+            pot = self.config.sensors[sensor - 1].coarse
+            self._routes[pot.bus].to(pot)
+            chip = self._driver(pot)
+            assert isinstance(chip, Ad5272)
+            chip.shutdown(True)
+
+    def _restore(self, sensor: int) -> None:
+        pot = self.config.sensors[sensor - 1].coarse
+        self._routes[pot.bus].to(pot)
+        chip = self._driver(pot)
+        assert isinstance(chip, Ad5272)
+        chip.shutdown(False)
+
+    def go_safe(self) -> None:
+        with self._lock:
+            for sensor in range(1, self.count + 1):
+                self._restore(sensor)
+            super().go_safe()
 
 
 @driver("temperatures", "mcp4661")

@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 
+from hil.faults import FAULT_KINDS, unsupported_reason
 from hil.pytest_plugin.fixtures import bms, cells, current, hil_test, lines, rig, temperatures
 from hil.pytest_plugin.scenario_items import ScenarioFile, is_scenario_file
 from hil.pytest_plugin.session import SESSION_KEY, RigSession
+from hil.yamlfile import did_you_mean
 
 __all__ = ["bms", "cells", "current", "hil_test", "lines", "rig", "temperatures"]
 
@@ -36,11 +38,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "e2e: end-to-end test on a rig")
-    config.stash[SESSION_KEY] = RigSession(config)
+    config.addinivalue_line("markers", "requires_fault(kind, ...): skip unless the rig can "
+                                       "inject these faults (see the rig file's faults)")
+    session = RigSession(config)
+    config.stash[SESSION_KEY] = session
+    _add_report_metadata(config, session)
     if hasattr(config, "workerinput") or signal.getsignal(signal.SIGTERM) not in (
             signal.SIG_DFL, None):
         return
     config.stash[_PREVIOUS_SIGTERM] = signal.signal(signal.SIGTERM, _sigterm)
+
+
+def _add_report_metadata(config: pytest.Config, session: RigSession) -> None:
+    """Rig, profile, defects and calibration at the top of the pytest-html report."""
+    try:
+        from pytest_metadata.plugin import metadata_key
+    except ImportError:  # pytest-html without pytest-metadata: nothing to add to
+        return
+    metadata = config.stash.get(metadata_key, None)
+    if metadata is None:
+        return
+    metadata["HIL rig"] = f"{session.config.name} ({session.path})"
+    metadata["DUT profile"] = session.profile.name
+    metadata["BMS defects"] = ", ".join(session.defects) or "none"
+    metadata["Calibration"] = session.calibration
 
 
 def _sigterm(signum: int, frame: Any) -> None:
@@ -64,6 +85,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         rig_session.close()
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    session = item.config.stash.get(SESSION_KEY, None)
+    if session is None:
+        return
+    for marker in item.iter_markers("requires_fault"):
+        for kind in marker.args:
+            if kind not in FAULT_KINDS:  # a typo must fail, not hide as a skip
+                pytest.fail(f"requires_fault: unknown fault {kind!r}"
+                            f"{did_you_mean(kind, FAULT_KINDS)}", pytrace=False)
+            reason = unsupported_reason(session.config.name, session.config.file.faults, kind)
+            if reason is not None:
+                pytest.skip(reason)
+
+
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
     explicit = file_path.suffix in (".yaml", ".yml") and parent.session.isinitpath(file_path)
     if explicit or is_scenario_file(file_path):
@@ -77,4 +112,5 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         return []
     defects = ", ".join(session.defects) or "none"
     return [f"hil: rig {session.config.name!r} ({session.path}), DUT profile "
-            f"{session.profile.name!r}, BMS defects: {defects}"]
+            f"{session.profile.name!r}, BMS defects: {defects}",
+            f"hil: calibration: {session.calibration}"]

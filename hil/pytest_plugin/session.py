@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from hil.calibration import describe_calibration
 from hil.errors import HilError
 from hil.profile import Profile
 from hil.rig.config import RigConfig, load_rig_config
@@ -46,6 +47,7 @@ class RigSession:
             raise pytest.UsageError(str(err)) from None
         self._rig: Rig | None = None
         self._broken: str | None = None
+        self.calibration = describe_calibration(self.config)
 
     def _check_defects(self) -> None:
         if not self.defects:

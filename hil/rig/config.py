@@ -18,6 +18,7 @@ import pydantic
 from hil.capabilities import Range
 from hil.drivers import registry
 from hil.errors import ConfigError
+from hil.faults import Realisation, check_faults
 from hil.yamlfile import (
     StrictModel,
     YamlDoc,
@@ -45,6 +46,8 @@ class Limits(StrictModel):
     cell_volts: Interval
     temperature_celsius: Interval
     current_amps: Interval
+    cell_slew_volts_per_second: float | None = pydantic.Field(
+        default=None, gt=0, description="faster cell changes are written as ramps")
 
 
 class SafeState(StrictModel):
@@ -92,6 +95,14 @@ class RigFile(StrictModel):
     safe_state: SafeState
     initial: InitialState = InitialState()
     timing: Timing = Timing()
+    faults: dict[str, Realisation | Literal["unsupported"]] = pydantic.Field(
+        default_factory=dict, description="how each pack fault is made on this rig")
+
+    @pydantic.field_validator("faults")
+    @classmethod
+    def _faults(cls, faults: dict[str, Realisation | Literal["unsupported"]]
+                ) -> dict[str, Realisation | Literal["unsupported"]]:
+        return check_faults(faults)
 
     @pydantic.model_validator(mode="after")
     def _safe_within_limits(self) -> RigFile:
@@ -136,7 +147,7 @@ class RigConfig:
         src = f"{self.path.name} limits"
         return {
             "cell_volts": Range(lim.cell_volts.min, lim.cell_volts.max, "V",
-                                f"{src}.cell_volts"),
+                                f"{src}.cell_volts", lim.cell_slew_volts_per_second),
             "temperature_celsius": Range(lim.temperature_celsius.min,
                                          lim.temperature_celsius.max, "degC",
                                          f"{src}.temperature_celsius"),
@@ -167,11 +178,29 @@ def load_rig_config(path: str | os.PathLike[str]) -> RigConfig:
         except KeyError as err:
             raise doc.error(str(err.args[0]), (kind, "driver")) from None
         drivers[kind] = (cls, validate_section(cls.Config, doc, (kind,)))
+    _check_addresses(doc, drivers)
     profile = (path.parent / rig.dut.profile)
     if not profile.is_file():
         raise doc.error(f"DUT profile {rig.dut.profile!r} not found (relative to {path.parent})",
                         ("dut", "profile"))
     return RigConfig(path.resolve(), rig, drivers, doc)
+
+
+def _check_addresses(doc: YamlDoc, drivers: dict[str, tuple[type, DriverSection]]) -> None:
+    """Two chips answering one address on one segment is a wiring error, caught here."""
+    seen: list[tuple[str, Any]] = []
+    for kind, (_cls, section) in drivers.items():
+        for loc in getattr(section, "locations", list)():
+            for other_kind, other in seen:
+                if other_kind == kind and other == loc:
+                    continue  # the same chip listed twice by one section (two wipers)
+                same_segment = (loc.mux, loc.mux_channel) == (other.mux, other.mux_channel)
+                on_root = loc.mux is None or other.mux is None
+                if loc.bus == other.bus and loc.address == other.address and (
+                        same_segment or on_root):
+                    raise doc.error(f"{loc} answers the same address as {other} ({other_kind})",
+                                    (kind,))
+            seen.append((kind, loc))
 
 
 def validate_section(model: type[DriverSection], doc: YamlDoc, loc: tuple[str | int, ...]

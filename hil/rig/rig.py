@@ -31,6 +31,7 @@ from hil.drivers.i2c_buses import I2cBuses
 from hil.drivers.registry import KINDS
 from hil.dut import Dut
 from hil.errors import BusLostError, ConfigError, HilError
+from hil.faults import FaultInjector
 from hil.periodic import PeriodicSender
 from hil.profile import Profile
 from hil.rig.config import RigConfig, load_rig_config
@@ -64,6 +65,7 @@ class Rig:
         self.decoder: Decoder | None = None
         self.periodic: PeriodicSender | None = None
         self.bms: Dut | None = None
+        self.faults = FaultInjector(self)
         self.lost_reason: str | None = None
         self._ctx: RigContext | None = None
         self._safe_lock = threading.Lock()

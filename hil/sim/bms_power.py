@@ -85,6 +85,10 @@ class SimBmsPower(DutPower):
             args += ["--params", str(params)]
         for name in defects:
             args += ["--defect", name]
+        current = ctx.config.drivers.get("current")
+        if current is not None and current[0].driver_name == "dac-hall":
+            section = current[1]
+            args += ["--hall", f"{section.offset_volts}:{section.volts_per_amp}"]
         log = Path(ctx.log_dir, "reference_bms.log") if ctx.log_dir else None
         power = cls(args, ctx.config.file.dut.ready_timeout_seconds, log, ctx.on_lost)
         power.defects = defects

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 MAGIC = 0x48494C48  # "HILH"
-VERSION = 1
+VERSION = 2
 HEADER_WORDS = 8
 
 #: Digital lines the emulator drives into the BMS.
@@ -42,6 +42,7 @@ class HarnessSnapshot:
     ntc_ohms: np.ndarray
     sense_open: np.ndarray
     lines: dict[str, bool]
+    hall_volts: float = 0.0  # an analog current sensor's output, if the rig emulates one
 
 
 def _pad8(n: int) -> int:
@@ -73,11 +74,13 @@ class AnalogHarness:
         self.lines_to_bms = np.frombuffer(mm, np.uint8, len(LINES_TO_BMS), offset)
         offset += _pad8(len(LINES_TO_BMS))
         self.lines_from_bms = np.frombuffer(mm, np.uint8, len(LINES_FROM_BMS), offset)
+        offset += _pad8(len(LINES_FROM_BMS))
+        self.hall_volts = np.frombuffer(mm, np.float64, 1, offset)
 
     @staticmethod
     def size_for(n_cells: int, n_temps: int) -> int:
         return (HEADER_WORDS * 8 + 8 * n_cells + 8 * n_temps + 2 * _pad8(n_cells)
-                + _pad8(len(LINES_TO_BMS)) + _pad8(len(LINES_FROM_BMS)))
+                + _pad8(len(LINES_TO_BMS)) + _pad8(len(LINES_FROM_BMS)) + 8)
 
     @classmethod
     def create(cls, n_cells: int, n_temps: int, directory: str | None = None) -> AnalogHarness:
@@ -139,11 +142,12 @@ class AnalogHarness:
             ohms = self.ntc_ohms.copy()
             opens = self.sense_open.copy()
             lines = self.lines_to_bms.copy()
+            hall = float(self.hall_volts[0])
             consistent = before % 2 == 0 and int(self._header[6]) == before
             if consistent or attempt == 1999:  # a writer that died mid-update: take what is there
                 return HarnessSnapshot(
                     cells, ohms, opens,
-                    {name: bool(lines[i]) for i, name in enumerate(LINES_TO_BMS)})
+                    {name: bool(lines[i]) for i, name in enumerate(LINES_TO_BMS)}, hall)
             time.sleep(0)
         raise AssertionError("unreachable")
 
@@ -154,7 +158,7 @@ class AnalogHarness:
     def close(self) -> None:
         """Unmap; the creating side also deletes the file."""
         for attr in ("cell_volts", "ntc_ohms", "sense_open", "balancing", "lines_to_bms",
-                     "lines_from_bms", "_header"):
+                     "lines_from_bms", "hall_volts", "_header"):
             if hasattr(self, attr):
                 delattr(self, attr)
         with contextlib.suppress(BufferError):  # a view still exists; freed at exit

@@ -43,7 +43,7 @@ def test_reported_temperatures_follow_the_emulated_ones(bms: Dut,
     accuracy = bms.limits["temperature_accuracy_celsius"]
     for index, celsius in wanted.items():
         sample = bms.wait_for(f"temperature[{index}]",
-                              ("between", celsius - accuracy, celsius + accuracy), 2.0,
+                              ("between", celsius - accuracy, celsius + accuracy), 3.0,
                               since=done)
         assert sample.value == pytest.approx(celsius, abs=accuracy)
 

@@ -76,7 +76,8 @@ class BmsCanIo:
             return
         if frame.arbitration_id == self.vcu.frame_id and not frame.is_extended_id:
             self._receive_vcu(frame, now)
-        elif frame.arbitration_id == self.ivt.frame_id and not frame.is_extended_id:
+        elif (frame.arbitration_id == self.ivt.frame_id and not frame.is_extended_id
+              and self.bms.p.current_sensor.kind == "ivt_can"):
             self._receive_ivt(frame, now)
 
     def _receive_vcu(self, frame: can.Message, now: float) -> None:

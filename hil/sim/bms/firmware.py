@@ -138,6 +138,7 @@ class ReferenceBms:
         self.sensor_ok = np.ones(m, dtype=bool)
         self.balancing = np.zeros(n, dtype=bool)
         self.current_amps = 0.0
+        self.hall_ok = True
         self.soc_percent = 50.0
         self.soc_initialised = False
 
@@ -182,6 +183,7 @@ class ReferenceBms:
         dt = 0.0 if self._last_step is None else now - self._last_step
         self._last_step = now
         self._measure(harness)
+        self._measure_hall(harness, now)
         self._estimate_soc(dt)
         if self.state != State.INIT:
             self._protect(now)
@@ -214,6 +216,17 @@ class ReferenceBms:
                           for r, ok in zip(ohms, self.sensor_ok, strict=True)])
         self.temperatures = np.round(temps, 1)
 
+    def _measure_hall(self, harness: HarnessSnapshot, now: float) -> None:
+        sensor = self.p.current_sensor
+        if sensor.kind != "hall":
+            return
+        low, high = sensor.hall_valid_volts
+        self.hall_ok = low <= harness.hall_volts <= high
+        if self.hall_ok:
+            self.current_amps = ((harness.hall_volts - sensor.hall_offset_volts)
+                                 / sensor.hall_volts_per_amp)
+            self._last_current_ok = now  # an analog sensor cannot time out, only go invalid
+
     def _estimate_soc(self, dt: float) -> None:
         soc = self.p.soc
         if not self.soc_initialised:
@@ -240,7 +253,7 @@ class ReferenceBms:
         temps = self.temperatures[self.sensor_ok]
         self.ot.update(float(temps.max()) if temps.size else -273.0, now)
         self.ut.update(float(temps.min()) if temps.size else 99.0, now)
-        self.sensor.update(not bool(np.all(self.sensor_ok)), now)
+        self.sensor.update(not bool(np.all(self.sensor_ok)) or not self.hall_ok, now)
         self.oc_discharge.update(self.current_amps, now)
         self.oc_charge.update(-self.current_amps, now)
         timeouts = self.p.timeouts

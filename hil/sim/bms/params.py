@@ -88,6 +88,15 @@ class CurrentLimits(StrictModel):
     charge_zero_below_celsius: float
 
 
+class CurrentSensor(StrictModel):
+    """Where pack current comes from: the IVT-S on CAN, or an analog Hall sensor's voltage."""
+
+    kind: Literal["ivt_can", "hall"] = "ivt_can"
+    hall_offset_volts: float = 2.5
+    hall_volts_per_amp: float = pydantic.Field(default=0.004, gt=0)
+    hall_valid_volts: tuple[float, float] = (0.1, 4.9)  # outside: sensor fault
+
+
 class BmsParams(StrictModel):
     firmware_version: str = pydantic.Field(pattern=r"^\d+\.\d+\.\d+$")
     cells: int = pydantic.Field(ge=1, le=192)
@@ -102,6 +111,7 @@ class BmsParams(StrictModel):
     soc: Soc
     balancing: Balancing
     current_limits: CurrentLimits
+    current_sensor: CurrentSensor = CurrentSensor()
 
 
 def load_params(path: str | os.PathLike[str] = DEFAULT_PARAMS) -> BmsParams:

@@ -43,6 +43,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cells", type=int)
     parser.add_argument("--temperatures", type=int)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--hall", metavar="OFFSET_V:V_PER_A", default=None,
+                        help="read pack current from an analog Hall sensor instead of the IVT-S")
     return parser.parse_args(argv)
 
 
@@ -55,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         updates["cells"] = args.cells
     if args.temperatures:
         updates["temperatures"] = args.temperatures
+    if args.hall:
+        offset, gain = (float(x) for x in args.hall.split(":"))
+        updates["current_sensor"] = params.current_sensor.model_copy(update={
+            "kind": "hall", "hall_offset_volts": offset, "hall_volts_per_amp": gain})
     params = params.model_copy(update=updates)
     params, flags = defect_registry.apply(params, defect_registry.resolve(args.defect))
     db = cantools.database.load_file(args.dbc)

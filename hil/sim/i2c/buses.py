@@ -94,6 +94,9 @@ class Wiring:
             return self.harness.line_from_bms(name)
         return None  # floating
 
+    def hall(self, volts: float) -> None:
+        self.harness.hall_volts[0] = volts
+
     def readback(self, cell: int, divider: float) -> float:
         return float(self.harness.cell_volts[cell - 1]) * divider
 
@@ -166,6 +169,8 @@ def _model(w: ChipWiring, wiring: Wiring, rng: np.random.Generator | None,
         for channel, conn in w.connections.items():
             if conn[0] == "cell":
                 outputs[int(channel)] = wiring.cell(conn[1], conn[2])
+            elif conn[0] == "hall":
+                outputs[int(channel)] = wiring.hall
 
         def on_output(channel: int, volts: float) -> None:
             if channel in outputs:
