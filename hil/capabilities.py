@@ -111,7 +111,12 @@ class _ChannelSource(Capability):
             done = time.time()
         return done
 
+    def check_writable(self, values: dict[int, float]) -> None:
+        """Raise LimitError if the hardware cannot make these values (called before a ramp
+        starts, so that a ramp is never left half-way)."""
+
     def _write_slewed(self, target: dict[int, float]) -> None:
+        self.check_writable(target)
         slew = self.limits.max_slew
         start = {i: self._commanded[i - 1] for i in target}
         steps = 1

@@ -171,6 +171,8 @@ def _rig_check(args: argparse.Namespace) -> int:
         report = self_test(rig, args.points)
     for chip in report.missing:
         print(f"MISSING  {chip} (no ACK)")
+    for error in report.errors:
+        print(f"ERROR    {error}")
     if not report.channels:
         print("no read-back channels: only chip presence was checked")
     else:

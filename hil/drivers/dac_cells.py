@@ -69,7 +69,8 @@ class DacCellsSection(CellsSection):
                     raise ValueError(f"chip {ref.chip} channel {ref.channel} drives two cells")
                 seen.add((ref.chip, ref.channel))
         elif len(self.chips) * self.channels_per_chip < self.count:
-            raise ValueError(f"{len(self.chips)} chips have {len(self.chips) * 4} channels, "
+            raise ValueError(f"{len(self.chips)} chips have "
+                             f"{len(self.chips) * self.channels_per_chip} channels, "
                              f"fewer than {self.count} cells")
         _check_unique(self.chips)
         return self
@@ -165,6 +166,7 @@ class DacCells(CellVoltageSource):
             self._chips.append(_Chip(location, self._make_driver(bus, location.address),
                                      [0] * self.channels_per_chip))
         self._map = config.cell_channels()
+        self._stale: set[int] = set()
 
     @abstractmethod
     def _make_driver(self, bus: SMBusLike, address: int) -> object: ...
@@ -178,11 +180,12 @@ class DacCells(CellVoltageSource):
         """The code that makes `cell` output `volts`, never past the rig's limits."""
         cal = self.calibration.cell(cell)
         per_code = self.lsb_volts * self.config.output_gain
-        code = round(cal.to_nominal(volts) / per_code)
-        if not 0 <= code <= self.full_scale_code:
+        exact = cal.to_nominal(volts) / per_code
+        if not -1.0 <= exact <= self.full_scale_code + 1.0:  # more than a step out of reach
             span = cal.to_actual(self.full_scale_code * per_code)
             raise LimitError(f"cell {cell}: {volts:g} V is outside what the DAC can make "
                              f"({cal.to_actual(0):.3f}..{span:.3f} V)")
+        code = min(self.full_scale_code, max(0, round(exact)))
         limits: Range = self.limits
         while cal.to_actual(code * per_code) > limits.high + 1e-12 and code > 0:
             code -= 1
@@ -195,19 +198,29 @@ class DacCells(CellVoltageSource):
         return self.calibration.cell(cell).to_actual(
             code * self.lsb_volts * self.config.output_gain)
 
+    def check_writable(self, values: dict[int, float]) -> None:
+        for cell, volts in values.items():
+            self.code_for(cell, volts)
+
     def _write(self, values: dict[int, float]) -> None:
         dirty: dict[int, list[int]] = {}
         for cell, volts in values.items():
             index, channel = self._map[cell - 1]
             codes = dirty.setdefault(index, list(self._chips[index].codes))
             codes[channel] = self.code_for(cell, volts)
+        for index in self._stale:  # loaded by a failed update: put back what they show
+            dirty.setdefault(index, list(self._chips[index].codes))
         try:
             self._load(dirty)
             self._apply(sorted(dirty))
         except OSError as err:
             for route in self._routes.values():
                 route.forget()
+            # some chips may hold the new codes in their input registers: the next update
+            # must rewrite them before its general call applies anything
+            self._stale |= set(dirty)
             raise DriverError(f"cells: I2C write failed: {err}") from err
+        self._stale.clear()
         for index, codes in dirty.items():
             self._chips[index].codes = codes
 
@@ -311,15 +324,25 @@ class Mcp4728Cells(DacCells):
         """Store `volts` on every cell in the DACs' EEPROMs (what a power cycle comes up with)."""
         for cell in range(1, self.count + 1):
             self.limits.check(f"cell {cell}", volts)
-        for chip_index, chip in enumerate(self._chips):
-            codes = list(chip.codes)
-            for cell, (index, channel) in enumerate(self._map, start=1):
-                if index == chip_index:
-                    codes[channel] = self.code_for(cell, volts)
-            dac = chip.driver
-            assert isinstance(dac, mcp4728.Mcp4728)
-            self._routes[chip.location.bus].to(chip.location)
-            dac.write_eeprom(codes, vref_internal=self.vref_internal, gain2=self.vref_internal)
+        with self._lock:
+            for chip_index, chip in enumerate(self._chips):
+                codes = list(chip.codes)
+                for cell, (index, channel) in enumerate(self._map, start=1):
+                    if index == chip_index:
+                        codes[channel] = self.code_for(cell, volts)
+                dac = chip.driver
+                assert isinstance(dac, mcp4728.Mcp4728)
+                try:
+                    self._routes[chip.location.bus].to(chip.location)
+                    dac.write_eeprom(codes, vref_internal=self.vref_internal,
+                                     gain2=self.vref_internal)
+                except OSError as err:
+                    self._routes[chip.location.bus].forget()
+                    raise DriverError(f"cells: writing the EEPROM of MCP4728 at "
+                                      f"{chip.location} failed: {err}") from err
+                chip.codes = codes  # the EEPROM write updates the outputs too
+            for cell in range(1, self.count + 1):
+                self._commanded[cell - 1] = volts
 
 
 @driver("cells", "ad5675r")
@@ -338,7 +361,12 @@ class Ad5675rCells(DacCells):
             if lines is None or config.ldac_line not in lines.outputs:
                 raise ctx.config.error(f"ldac_line {config.ldac_line!r} is not an output of "
                                        "the rig's lines", "cells", "ldac_line")
+            if not lines.safe_levels[config.ldac_line]:
+                raise ctx.config.error(f"the LDAC line {config.ldac_line!r} needs safe: true "
+                                       "(with LDAC low every write changes its output at "
+                                       "once)", "lines", "outputs", str(config.ldac_line))
             self.ldac = lines
+            lines.set(config.ldac_line, True)  # held high: outputs wait for the pulse
         super().__init__(config, ctx)
         for chip in self._chips:
             chip.codes = [0] * 8
@@ -363,7 +391,7 @@ class Ad5675rCells(DacCells):
                 assert isinstance(dac, ad5675r.Ad5675r)
                 old = self._chips[index].codes
                 for channel, code in enumerate(dirty[index]):
-                    if code == old[channel] and self.update == "ldac_line":
+                    if code == old[channel] and index not in self._stale:
                         continue
                     if self.update == "immediate":
                         dac.write_and_update(channel, code)

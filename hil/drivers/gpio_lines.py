@@ -122,6 +122,18 @@ class Mcp23017Lines(DigitalLines):
     def open(cls, config: Mcp23017Section, ctx: RigContext) -> Mcp23017Lines:
         return cls(config, ctx)
 
+    def probe(self) -> list[str]:
+        """Expanders that do not answer (for `hil rig check`)."""
+        missing = []
+        for loc, chip in zip(self.config.chips, self._chips, strict=True):
+            try:
+                self._routes[loc.bus].to(loc)
+                chip.read_inputs()
+            except OSError:
+                self._routes[loc.bus].forget()
+                missing.append(f"MCP23017 at {loc}")
+        return missing
+
     def _write(self, name: str, level: bool) -> None:
         ref = self.config.outputs[name]
         loc = self.config.chips[ref.chip]

@@ -98,8 +98,8 @@ class IvtSCurrentSource(CurrentSource):
 
     def go_safe(self) -> None:
         with self._lock:
-            self._stuck = False
-            self._offset = 0.0
+            self._amps = self.safe_amps
+            self.clear_faults()  # frames flowing again, no offset, no error flag
             super().go_safe()
 
     def close(self) -> None:

@@ -158,6 +158,25 @@ class RheostatTemperatures(TemperatureSource):
             raise LimitError(f"temperature sensor {sensor}: {celsius:g} degC needs {err}"
                              ) from None
 
+    def check_writable(self, values: dict[int, float]) -> None:
+        for sensor, celsius in values.items():
+            self.codes_for(sensor, celsius)
+
+    def probe(self) -> list[str]:
+        """Pots that do not answer (for `hil rig check`)."""
+        missing = []
+        for pot in self.config.locations():
+            try:
+                self._routes[pot.bus].to(pot)
+                self._probe(self._driver(pot))  # type: ignore[arg-type]
+            except OSError:
+                self._routes[pot.bus].forget()
+                missing.append(f"{self.config.part.upper()} at {pot}")
+        return missing
+
+    def _probe(self, chip: object) -> None:
+        raise NotImplementedError
+
     def _write(self, values: dict[int, float]) -> None:
         plan = [pc for sensor, celsius in values.items() for pc in self.codes_for(sensor, celsius)]
         try:
@@ -231,6 +250,10 @@ class Ad5272Temperatures(RheostatTemperatures):
         assert isinstance(chip, Ad5272)
         chip.write(code)
 
+    def _probe(self, chip: object) -> None:
+        assert isinstance(chip, Ad5272)
+        chip.read()
+
     def open_circuit(self, sensor: int) -> None:
         """Software shutdown of the coarse pot: terminal A disconnected from W (open)."""
         self._check_sensor(sensor)
@@ -270,3 +293,7 @@ class Mcp4661Temperatures(RheostatTemperatures):
         chip = self._driver(pot)
         assert isinstance(chip, Mcp4661)
         chip.write_wiper(pot.wiper, code)
+
+    def _probe(self, chip: object) -> None:
+        assert isinstance(chip, Mcp4661)
+        chip.read_status()

@@ -242,6 +242,9 @@ class Rig:
         assert self.bms is not None and self.dut_power is not None
         self.check_alive()
         how = self.config.file.dut.reset_between_tests
+        problems = self.go_safe()  # also ends every injected fault (relays, pots, sensor)
+        if problems:
+            raise HilError(f"the rig could not reach its safe state: {'; '.join(problems)}")
         self.apply_initial_state()
         if how == "power_cycle":
             self.dut_power.power_off()

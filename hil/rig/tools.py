@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,7 @@ class CheckReport:
     channels: list[ChannelCheck]
     tolerance_volts: float | None
     calibration: str
+    errors: list[str] = field(default_factory=list)
 
     @property
     def failed_channels(self) -> list[ChannelCheck]:
@@ -45,7 +46,7 @@ class CheckReport:
 
     @property
     def passed(self) -> bool:
-        return not self.missing and not self.failed_channels
+        return not self.missing and not self.errors and not self.failed_channels
 
 
 def test_points(rig: Rig, count: int) -> list[float]:
@@ -66,18 +67,25 @@ def self_test(rig: Rig, points: int = 3) -> CheckReport:
         if probe is not None:
             missing.extend(probe())
     checks: list[ChannelCheck] = []
+    errors: list[str] = []
     tolerance = None
     calibration = "none"
-    if rig.readback is not None and rig.cells is not None:
+    if missing:
+        errors.append("channels not checked: chips are missing")
+    elif rig.readback is not None and rig.cells is not None:
         tolerance = getattr(rig.readback, "tolerance_volts", None)
         calibration = getattr(rig.cells, "calibration", Calibration()).describe()
         cells = [c for c in rig.readback.cells if c <= rig.cells.count]
-        for volts in test_points(rig, points):
-            rig.cells.set(dict.fromkeys(cells, volts))
-            for cell in cells:
-                checks.append(ChannelCheck(cell, volts, rig.readback.read_cell(cell)))
-        rig.cells.go_safe()
-    return CheckReport(missing, checks, tolerance, calibration)
+        try:
+            for volts in test_points(rig, points):
+                rig.cells.set(dict.fromkeys(cells, volts))
+                for cell in cells:
+                    checks.append(ChannelCheck(cell, volts, rig.readback.read_cell(cell)))
+        except HilError as err:
+            errors.append(str(err))
+        finally:
+            rig.cells.go_safe()
+    return CheckReport(missing, checks, tolerance, calibration, errors)
 
 
 Measure = Callable[[int, float], float]  # (cell, volts requested) -> volts measured
@@ -94,6 +102,7 @@ def calibrate_cells(rig: Rig, points: int, measure: Measure | None = None
     cells_cap = rig.cells
     if cells_cap is None:
         raise HilError("this rig has no cells to calibrate")
+    from_readback = measure is None
     if measure is None:
         if rig.readback is None:
             raise HilError("this rig has no read-back ADC: use --manual with a multimeter")
@@ -107,7 +116,7 @@ def calibrate_cells(rig: Rig, points: int, measure: Measure | None = None
     if volts_for is None or code_for is None:
         raise HilError(f"cells driver {type(cells_cap).__name__} cannot be calibrated")
     cells = list(range(1, cells_cap.count + 1))
-    if rig.readback is not None and measure is None:
+    if from_readback and rig.readback is not None:
         cells = [c for c in cells if c in rig.readback.cells]
     levels = test_points(rig, points)
     nominal: dict[int, list[float]] = {c: [] for c in cells}

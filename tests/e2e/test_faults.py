@@ -57,3 +57,18 @@ def test_undeclared_fault_is_refused(rig: Rig) -> None:
             rig.faults.inject("ntc_short", 1)
     finally:
         rig.faults.declared = dict(rig.config.file.faults)
+
+
+@pytest.mark.requires_fault("current_sensor_silent")
+def test_safe_state_ends_every_injected_fault(rig: Rig, bms: Dut) -> None:
+    assert rig._ctx is not None and rig.decoder is not None
+    harness = rig._ctx.harness()
+    rig.faults.inject("current_sensor_silent")
+    rig.faults.inject("open_wire", 2)
+    rig.faults.inject("ntc_open", 1)
+    rig.go_safe()
+    sent = rig.decoder.integrity.frames_by_id[0x521]
+    bms.wait_for("IVT_Msg_Result_I.IVT_Result_I", 0, 0.5)  # the sensor talks again
+    assert rig.decoder.integrity.frames_by_id[0x521] > sent
+    assert not harness.sense_open.any()
+    assert harness.ntc_ohms[0] < 1e6

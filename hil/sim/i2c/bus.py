@@ -55,8 +55,12 @@ class I2cDevice:
         pass
 
     def downstream(self) -> Sequence[Segment]:
-        """Bus segments this device connects through (only switches have any)."""
+        """Bus segments this device connects through now (only switches have any)."""
         return ()
+
+    def all_segments(self) -> Sequence[Segment]:
+        """Every segment behind this device, connected or not."""
+        return self.downstream()
 
 
 @dataclass
@@ -122,13 +126,13 @@ class SimSMBus:
         return self.root.add(device)
 
     def devices(self) -> Iterator[I2cDevice]:
-        """Every device reachable from the root, whatever the switches select."""
+        """Every device on the bus, whatever the switches select."""
         stack = [self.root]
         while stack:
             segment = stack.pop()
             for device in segment.devices:
                 yield device
-                stack.extend(device.downstream())
+                stack.extend(device.all_segments())
 
     def _responders(self, address: int) -> list[I2cDevice]:
         found: list[I2cDevice] = []

@@ -43,3 +43,6 @@ class SimTca9548a(I2cDevice):
 
     def downstream(self) -> Sequence[Segment]:
         return [seg for i, seg in enumerate(self.channels) if self.control & (1 << i)]
+
+    def all_segments(self) -> Sequence[Segment]:
+        return list(self.channels)
