@@ -63,9 +63,9 @@ class BusLostError(HilError):
 
 
 def _display_path(path: str) -> str:
-    """Paths relative to the working directory when that is shorter, as users typed them."""
+    """Paths inside the working directory relative to it, as users type them; others whole."""
     try:
         rel = os.path.relpath(path)
     except ValueError:
         return path
-    return rel if len(rel) < len(path) else path
+    return path if rel.startswith("..") else rel
