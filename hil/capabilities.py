@@ -53,6 +53,12 @@ class Capability(ABC):
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._closed = False
+        # (stimulus name, value, epoch time the write completed): the rig records these
+        self.listeners: list[Callable[[str, float, float], None]] = []
+
+    def _notify(self, name: str, value: float, when: float) -> None:
+        for listener in self.listeners:
+            listener(name, value, when)
 
     @abstractmethod
     def go_safe(self) -> None:
@@ -68,6 +74,7 @@ class _ChannelSource(Capability):
 
     quantity = "value"
     unit = ""
+    stimulus = "value"  # name of the recorded stimulus series: stimulus.<name>[i]
 
     def __init__(self, count: int, limits: Range, safe_value: float) -> None:
         super().__init__()
@@ -134,8 +141,10 @@ class _ChannelSource(Capability):
             values = {i: v if (s := start[i]) is None or step == steps else s + (v - s) * fraction
                       for i, v in target.items()}
             self._write(values)
+            done = time.time()
             for index, value in values.items():
                 self._commanded[index - 1] = value
+                self._notify(f"{self.stimulus}[{index}]", value, done)
 
     def set_all(self, value: float) -> float:
         return self.set(dict.fromkeys(range(1, self.count + 1), value))
@@ -159,6 +168,7 @@ class CellVoltageSource(_ChannelSource):
     name = "cells"
     quantity = "cell"
     unit = "V"
+    stimulus = "cell_volts"
 
 
 class TemperatureSource(_ChannelSource):
@@ -167,6 +177,7 @@ class TemperatureSource(_ChannelSource):
     name = "temperatures"
     quantity = "temperature sensor"
     unit = "degC"
+    stimulus = "temperature_celsius"
 
 
 class CurrentSource(Capability):
@@ -188,6 +199,7 @@ class CurrentSource(Capability):
             self._write(float(amps))
             done = time.time()
             self._commanded = float(amps)
+            self._notify("current_amps", float(amps), done)
         return done
 
     def commanded(self) -> float | None:
@@ -197,6 +209,7 @@ class CurrentSource(Capability):
         with self._lock:
             self._write(self.safe_amps)
             self._commanded = self.safe_amps
+            self._notify("current_amps", self.safe_amps, time.time())
 
     @abstractmethod
     def _write(self, amps: float) -> None:
@@ -223,7 +236,9 @@ class DigitalLines(Capability):
                              f"(outputs: {', '.join(self.outputs) or 'none'})")
         with self._lock:
             self._write(name, bool(level))
-            return time.time()
+            done = time.time()
+            self._notify(f"lines.{name}", float(bool(level)), done)
+            return done
 
     def get(self, name: str) -> bool:
         if name not in self.inputs and name not in self.safe_levels:
@@ -235,6 +250,7 @@ class DigitalLines(Capability):
         with self._lock:
             for name, level in self.safe_levels.items():
                 self._write(name, level)
+                self._notify(f"lines.{name}", float(level), time.time())
 
     @abstractmethod
     def _write(self, name: str, level: bool) -> None: ...

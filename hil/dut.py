@@ -10,6 +10,9 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
+import can
+
+from hil import e2e
 from hil.conditions import Condition, ConditionSpec, condition
 from hil.decoder import CanIntegrity, Decoder
 from hil.errors import HilError
@@ -155,6 +158,24 @@ class Dut:
         self.state_request.update(**{signal: 0})
         assert sent is not None
         return sent
+
+    def send(self, message: str, **signals: float | str) -> float:
+        """Send one frame of a DBC message (signals not given are 0); returns the send time."""
+        try:
+            msg = self.profile.database.message(message)
+        except KeyError as err:
+            raise UnknownName(str(err.args[0])) from None
+        values: dict[str, float | str] = {s.name: 0 for s in msg.signals}
+        unknown = set(signals) - set(values)
+        if unknown:
+            raise UnknownName(f"{message} has no signal(s) {', '.join(sorted(unknown))}")
+        values.update(signals)
+        data = msg.encode(values, scaling=True, padding=False, strict=True)
+        if msg.name in self.profile.spec.e2e_messages:
+            data = e2e.protect(msg.frame_id, data, 0)
+        self.sender.endpoint.send(can.Message(arbitration_id=msg.frame_id, data=data,
+                                              is_extended_id=msg.is_extended_frame))
+        return time.time()
 
     def close(self) -> None:
         self.sender.remove(self.state_request)

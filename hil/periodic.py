@@ -40,6 +40,10 @@ class PeriodicMessage:
         self.counter = 0
         self.enabled = True
         self.sent = 0
+        # fault injection: the next N frames get a wrong CRC, a stuck counter, another length
+        self.bad_crc_frames = 0
+        self.stuck_counter_frames = 0
+        self.length_override: tuple[int, int] | None = None  # (bytes, frames)
         self._values: dict[str, float | str] = {s.name: 0 for s in message.signals}
         self._values.update(values)
         self._encode()  # bad values or names fail here, in the caller, not in the thread
@@ -82,12 +86,39 @@ class PeriodicMessage:
             data = e2e.protect(self.message.frame_id, data, self.counter)
         return data
 
+    def corrupt(self, field: str, frames: int) -> None:
+        """Make the next `frames` frames fail the receiver's E2E check on `field`."""
+        with self._sender.lock:
+            if field == "crc":
+                if not self.protected:
+                    raise ConfigError(f"{self.message.name} carries no CRC")
+                self.bad_crc_frames = frames
+            elif field == "counter":
+                if not self.counter_signal:
+                    raise ConfigError(f"{self.message.name} carries no alive counter")
+                self.stuck_counter_frames = frames
+            else:
+                raise ValueError(f"corrupt field must be crc or counter, got {field!r}")
+
+    def override_length(self, data_bytes: int, frames: int) -> None:
+        with self._sender.lock:
+            self.length_override = (data_bytes, frames)
+
     def next_frame(self) -> can.Message:
         data = self._encode()
-        self.counter = (self.counter + 1) % e2e.COUNTER_MODULO
+        if self.bad_crc_frames:
+            self.bad_crc_frames -= 1
+            data = bytes([data[0] ^ 0xFF]) + data[1:]
+        if self.stuck_counter_frames:
+            self.stuck_counter_frames -= 1  # the counter does not advance: a stale frame
+        else:
+            self.counter = (self.counter + 1) % e2e.COUNTER_MODULO
+        if self.length_override is not None:
+            size, frames = self.length_override
+            data = (data + bytes(8))[:size]
+            self.length_override = (size, frames - 1) if frames > 1 else None
         return can.Message(arbitration_id=self.message.frame_id, data=data,
-                           is_extended_id=self.message.is_extended_frame,
-                           dlc=self.message.length)
+                           is_extended_id=self.message.is_extended_frame, dlc=len(data))
 
 
 class PeriodicSender:
@@ -114,6 +145,18 @@ class PeriodicSender:
             self._push(time.monotonic(), item)
         self.wake()
         return item
+
+    def find(self, name: str) -> PeriodicMessage | None:
+        """The periodic message the rig sends under this DBC name, if any."""
+        with self.lock:
+            for _, _, item in self._queue:
+                if item.message.name == name:
+                    return item
+        return None
+
+    def names(self) -> list[str]:
+        with self.lock:
+            return sorted({item.message.name for _, _, item in self._queue})
 
     def remove(self, item: PeriodicMessage) -> None:
         with self.lock:

@@ -14,11 +14,14 @@ from typing import Any
 import pytest
 
 from hil.errors import HilError
+from hil.faults import unsupported_reason
 from hil.pytest_plugin.session import get_session
 from hil.scenario.engine import Engine, RunResult
 from hil.scenario.loader import load_scenarios
 from hil.scenario.model import Scenario
 from hil.scenario.report import render
+
+PROGRESS_ABOVE_SECONDS = 15.0
 
 
 def is_scenario_file(path: Path) -> bool:
@@ -41,7 +44,7 @@ class ScenarioFile(pytest.File):
         except HilError as err:
             raise self.CollectError(str(err)) from None
         for scenario in scenarios:
-            yield ScenarioItem.from_parent(self, name=scenario.title, scenario=scenario)
+            yield ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
 
 
 class ScenarioItem(pytest.Item):
@@ -55,11 +58,16 @@ class ScenarioItem(pytest.Item):
 
     def runtest(self) -> None:
         session = get_session(self.config)
+        for kind in self.scenario.requires:
+            reason = unsupported_reason(session.config.name, session.config.file.faults, kind)
+            if reason is not None:
+                pytest.skip(reason)
         rig = session.rig()
         rig.reset_dut()
         rig.start_can_log(self.nodeid)
+        progress = self._progress if self.scenario.duration >= PROGRESS_ABOVE_SECONDS else None
         try:
-            self.result = Engine(rig).run(self.scenario)
+            self.result = Engine(rig, progress).run(self.scenario)
         finally:
             log_path = rig.stop_can_log()
             if log_path is not None:
@@ -68,6 +76,17 @@ class ScenarioItem(pytest.Item):
             self.user_properties.append((measurement.name, measurement.value))
         if not self.result.passed:
             raise ScenarioFailed(self.result)
+
+    def _progress(self, elapsed: float, total: float) -> None:
+        """Long scenarios show where they are: elapsed / expected seconds."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None or self.config.get_verbosity() < 0:
+            return
+        remaining = max(0.0, total - elapsed)
+        reporter.write(f"\r  {self.scenario.name}: {elapsed:5.0f} s elapsed, "
+                       f"~{remaining:4.0f} s remaining ")
+        if elapsed >= total:
+            reporter.write("\n")
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> str:

@@ -108,6 +108,8 @@ class Rig:
                 if kind == "can":
                     self._start_receive_path(ctx)
             assert self.dut_power is not None
+            for cap in self.capabilities():
+                cap.listeners.append(self._record_stimulus)
             self.apply_initial_state()
             if self.power_dut:
                 self.dut_power.power_on()
@@ -181,6 +183,12 @@ class Rig:
         if self._ctx is not None:
             self._ctx.close_harness()
 
+    def _record_stimulus(self, name: str, value: float, when: float) -> None:
+        """Every output write lands in the signal store as `stimulus.<name>`, so checks and
+        plots see what the rig did next to what the BMS reported."""
+        self.store.series(f"stimulus.{name}").append(when, value)
+        self.store.notify()
+
     def _lost(self, reason: str) -> None:
         """A driver lost its bus or the DUT went away: record it and go safe at once."""
         if self.lost_reason is None:
@@ -243,6 +251,10 @@ class Rig:
         self.check_alive()
         how = self.config.file.dut.reset_between_tests
         problems = self.go_safe()  # also ends every injected fault (relays, pots, sensor)
+        frame = self.bms.state_request  # a scenario may have stopped or corrupted it
+        frame.bad_crc_frames = frame.stuck_counter_frames = 0
+        frame.length_override = None
+        frame.start()
         if problems:
             raise HilError(f"the rig could not reach its safe state: {'; '.join(problems)}")
         self.apply_initial_state()

@@ -7,6 +7,7 @@ failed requirement: it returns an `Outcome` with what was expected, what was see
 
 from __future__ import annotations
 
+import itertools
 from abc import ABC, abstractmethod
 
 from hil.conditions import Condition
@@ -121,3 +122,279 @@ class Becomes(Check):
     def _last_time(series: object, t0: float) -> str:
         latest = series.latest()  # type: ignore[attr-defined]
         return f"{latest.time - t0:.3f} s" if latest is not None else "the end"
+
+
+class _WindowCheck(Check):
+    """Shared parts of checks that judge every sample in a window after the step."""
+
+    verb = ""
+
+    def __init__(self, target: Target, condition: Condition, after: float, length: float,
+                 step_label: str, line: int | None) -> None:
+        super().__init__(step_label, line)
+        self.target = target
+        self.condition = condition
+        self.after = after
+        self.length = length
+
+    @property
+    def window_seconds(self) -> float:
+        return self.after + self.length
+
+    @property
+    def series_names(self) -> tuple[str, ...]:
+        return (self.target.series_name,)
+
+    def _window_text(self) -> str:
+        start = f"from {self.after:g} s " if self.after else ""
+        return f"{start}for {self.length:g} s after {self.step_label}"
+
+    def _label(self, sample: Sample) -> str:
+        return self.target.label_of(sample.value * self.target.factor)
+
+    def _samples(self, store: SignalStore, anchor: float) -> list[Sample]:
+        start = anchor + self.after
+        return store.series(self.target.series_name).samples(start, start + self.length)
+
+
+class Stays(_WindowCheck):
+    """Every sample in the window satisfies the condition, and at least one arrives."""
+
+    @property
+    def subject(self) -> str:
+        return f"{self.target.name} stays {self.condition}"
+
+    def __str__(self) -> str:
+        return f"{self.target.describe()} stays {self.condition.written} {self._window_text()}"
+
+    def evaluate(self, store: SignalStore, anchor: float, t0: float) -> Outcome:
+        samples = self._samples(store, anchor)
+        predicate = self.condition.raw_predicate()
+        bad = [s for s in samples if not predicate(s.value)]
+        start, end = anchor + self.after, anchor + self.after + self.length
+        expected = (f"{self.condition} on every frame from t={start - t0:.3f} s to "
+                    f"t={end - t0:.3f} s")
+        measurement = Measurement(f"{self.target.name} frames not {self.condition}",
+                                  float(len(bad)) if samples else None, "", high=0)
+        if not samples:
+            seen = f"no frame carrying {self.target.series_name} in the window"
+        elif bad:
+            seen = (f"{self._label(bad[0])} at t={bad[0].time - t0:.3f} s "
+                    f"({len(bad)} of {len(samples)} frames)")
+        else:
+            seen = f"{self._label(samples[-1])} on all {len(samples)} frames"
+        return Outcome(str(self), bool(samples) and not bad, expected, seen,
+                       at=bad[0].time if bad else None, measurements=(measurement,),
+                       step=self.step_label, line=self.line, signals=self.series_names)
+
+
+class Never(_WindowCheck):
+    """No sample in the window satisfies the condition."""
+
+    @property
+    def subject(self) -> str:
+        return f"{self.target.name} never {self.condition}"
+
+    def __str__(self) -> str:
+        return f"{self.target.describe()} never {self.condition.written} {self._window_text()}"
+
+    def evaluate(self, store: SignalStore, anchor: float, t0: float) -> Outcome:
+        samples = self._samples(store, anchor)
+        predicate = self.condition.raw_predicate()
+        hits = [s for s in samples if predicate(s.value)]
+        start, end = anchor + self.after, anchor + self.after + self.length
+        expected = f"never {self.condition} from t={start - t0:.3f} s to t={end - t0:.3f} s"
+        measurement = Measurement(f"{self.target.name} frames {self.condition}",
+                                  float(len(hits)) if samples else None, "", high=0)
+        if not samples:
+            seen = f"no frame carrying {self.target.series_name} in the window"
+        elif hits:
+            seen = (f"{self._label(hits[0])} at t={hits[0].time - t0:.3f} s "
+                    f"({len(hits)} of {len(samples)} frames)")
+        else:
+            values = sorted({self._label(s) for s in samples})
+            seen = f"only {', '.join(values[:4])} in {len(samples)} frames"
+        return Outcome(str(self), bool(samples) and not hits, expected, seen,
+                       at=hits[0].time if hits else None, measurements=(measurement,),
+                       step=self.step_label, line=self.line, signals=self.series_names)
+
+
+class InRange(_WindowCheck):
+    """Every sample in the window is within [low, high] (in the target's units)."""
+
+    @property
+    def subject(self) -> str:
+        return f"{self.target.name} {self.condition}"
+
+    def __str__(self) -> str:
+        return f"{self.target.describe()} stays {self.condition} {self._window_text()}"
+
+    def evaluate(self, store: SignalStore, anchor: float, t0: float) -> Outcome:
+        samples = self._samples(store, anchor)
+        factor = self.target.factor
+        values = [s.value * factor for s in samples]
+        low, high = self.condition.value, self.condition.high
+        unit = self.target.unit
+        bad = [s for s, v in zip(samples, values, strict=True) if not self.condition(v)]
+        lowest = Measurement(f"{self.target.name} min", min(values) if values else None, unit,
+                             low=low)
+        highest = Measurement(f"{self.target.name} max", max(values) if values else None, unit,
+                              high=high)
+        start = anchor + self.after
+        expected = (f"{self.condition} from t={start - t0:.3f} s to "
+                    f"t={start + self.length - t0:.3f} s")
+        if not samples:
+            seen = f"no frame carrying {self.target.series_name} in the window"
+        elif bad:
+            seen = (f"{self._label(bad[0])} at t={bad[0].time - t0:.3f} s; range seen "
+                    f"{min(values):.6g}..{max(values):.6g} {unit}")
+        else:
+            seen = f"{min(values):.6g}..{max(values):.6g} {unit} in {len(samples)} frames"
+        return Outcome(str(self), bool(samples) and not bad, expected, seen,
+                       at=bad[0].time if bad else None, measurements=(lowest, highest),
+                       step=self.step_label, line=self.line, signals=self.series_names)
+
+
+class Tracks(Check):
+    """Each channel's reported value follows what the rig emulated, within a tolerance.
+
+    The emulated value at a frame's time is the last value written before it (the rig records
+    every write as `stimulus.<output>[i]` in the signal store).
+    """
+
+    def __init__(self, stimulus: str, targets: list[tuple[int, Target]], tolerance: float,
+                 after: float, length: float, step_label: str, line: int | None) -> None:
+        super().__init__(step_label, line)
+        self.stimulus = stimulus
+        self.targets = targets
+        self.tolerance = tolerance
+        self.after = after
+        self.length = length
+        self.unit = targets[0][1].unit if targets else ""
+        self.role = targets[0][1].name.split("[", 1)[0] if targets else "?"
+
+    @property
+    def window_seconds(self) -> float:
+        return self.after + self.length
+
+    @property
+    def series_names(self) -> tuple[str, ...]:
+        return tuple(t.series_name for _, t in self.targets)
+
+    @property
+    def subject(self) -> str:
+        return f"{self.role}[i] tracks {self.stimulus}"
+
+    def __str__(self) -> str:
+        first, last = self.targets[0][0], self.targets[-1][0]
+        return (f"{self.role}[{first}..{last}] tracks the emulated {self.stimulus} within "
+                f"{self.tolerance:g} {self.unit}, for {self.length:g} s from {self.after:g} s "
+                f"after {self.step_label}")
+
+    def evaluate(self, store: SignalStore, anchor: float, t0: float) -> Outcome:
+        start, end = anchor + self.after, anchor + self.after + self.length
+        worst: tuple[float, int, Sample, float] | None = None
+        silent: list[int] = []
+        failed: list[int] = []
+        for index, target in self.targets:
+            emulated = store.series(f"stimulus.{self.stimulus}[{index}]")
+            samples = store.series(target.series_name).samples(start, end)
+            if not samples:
+                silent.append(index)
+                continue
+            for sample in samples:
+                ref = emulated.value_at(sample.time)
+                if ref is None:
+                    continue
+                error = sample.value * target.factor - ref.value
+                if worst is None or abs(error) > abs(worst[0]):
+                    worst = (error, index, sample, ref.value)
+                if abs(error) > self.tolerance and index not in failed:
+                    failed.append(index)
+        worst_error = abs(worst[0]) if worst else None
+        measurement = Measurement(f"{self.role} tracking error", worst_error, self.unit,
+                                  high=self.tolerance)
+        expected = (f"every {self.role}[i] within {self.tolerance:g} {self.unit} of the "
+                    f"emulated value from t={start - t0:.3f} s to t={end - t0:.3f} s")
+        parts = []
+        if worst is not None:
+            error, index, sample, ref = worst
+            reported = sample.value * self.targets[0][1].factor
+            parts.append(f"worst {self.role}[{index}]: {reported:.6g}"
+                         f" {self.unit} while {ref:.6g} {self.unit} was emulated "
+                         f"(error {error:+.4g} {self.unit}) at t={sample.time - t0:.3f} s")
+        if failed:
+            parts.append(f"out of tolerance: {', '.join(map(str, failed[:12]))}")
+        if silent:
+            parts.append(f"no frames for: {', '.join(map(str, silent[:12]))}")
+        passed = not failed and not silent and worst is not None
+        return Outcome(str(self), passed, expected, "; ".join(parts) or "nothing to compare",
+                       at=worst[2].time if worst else None, measurements=(measurement,),
+                       step=self.step_label, line=self.line, signals=self.series_names)
+
+
+class CycleTime(Check):
+    """Frames of a message (of each multiplexer value) arrive at the expected period.
+
+    Passes when the mean period is within the tolerance and no gap exceeds twice the period
+    (one frame missing); the worst single period is recorded too.
+    """
+
+    def __init__(self, message: str, frame_series: str, mux: bool, expected: float,
+                 tolerance_percent: float, after: float, length: float, step_label: str,
+                 line: int | None) -> None:
+        super().__init__(step_label, line)
+        self.message = message
+        self.frame_series = frame_series
+        self.mux = mux
+        self.expected = expected
+        self.tolerance = tolerance_percent / 100.0
+        self.after = after
+        self.length = length
+
+    @property
+    def window_seconds(self) -> float:
+        return self.after + self.length
+
+    @property
+    def series_names(self) -> tuple[str, ...]:
+        return (self.frame_series,)
+
+    @property
+    def subject(self) -> str:
+        return f"{self.message} cycle time"
+
+    def __str__(self) -> str:
+        each = " per multiplexer value" if self.mux else ""
+        return (f"{self.message} arrives every {self.expected * 1e3:g} ms{each} "
+                f"(±{self.tolerance * 100:g} %), for {self.length:g} s after {self.step_label}")
+
+    def evaluate(self, store: SignalStore, anchor: float, t0: float) -> Outcome:
+        start, end = anchor + self.after, anchor + self.after + self.length
+        samples = store.series(self.frame_series).samples(start, end)
+        groups: dict[float, list[float]] = {}
+        for s in samples:
+            groups.setdefault(s.value if self.mux else 0.0, []).append(s.time)
+        periods = [b - a for times in groups.values() for a, b in itertools.pairwise(times)]
+        mean = sum(periods) / len(periods) if periods else None
+        longest = max(periods) if periods else None
+        ms = "ms"
+        measurements = (
+            Measurement(f"{self.message} mean period", None if mean is None else mean * 1e3, ms,
+                        low=self.expected * (1 - self.tolerance) * 1e3,
+                        high=self.expected * (1 + self.tolerance) * 1e3),
+            Measurement(f"{self.message} longest period",
+                        None if longest is None else longest * 1e3, ms,
+                        high=self.expected * 2 * 1e3),
+        )
+        expected = (f"mean period {self.expected * 1e3:g} ms ± {self.tolerance * 100:g} %, no "
+                    f"gap over {self.expected * 2e3:g} ms, from t={start - t0:.3f} s to "
+                    f"t={end - t0:.3f} s")
+        if not periods:
+            seen = f"{len(samples)} frames: too few to measure a period"
+        else:
+            seen = (f"{len(samples)} frames, mean period {mean * 1e3:.1f} ms, longest "
+                    f"{longest * 1e3:.1f} ms")
+        passed = all(m.passed for m in measurements)
+        return Outcome(str(self), passed, expected, seen, measurements=measurements,
+                       step=self.step_label, line=self.line, signals=self.series_names)

@@ -1,30 +1,45 @@
-"""Loading scenario files: YAML with lines -> `${}` substitution -> shape -> meaning.
+"""Loading scenario files: YAML with lines -> matrix expansion -> `${}` -> shape -> meaning.
 
 Every mistake is reported at collection time as one line naming the file, the line and the
-field: a typo in a role gets a "did you mean", a cell the rig does not have or a voltage above
-the rig's limit is refused before anything runs.
+field: a typo in a role gets a "did you mean", a cell the rig does not have, a voltage above the
+rig's limit or a value in the wrong unit is refused before anything runs.
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import itertools
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hil import units
 from hil.capabilities import Range
-from hil.conditions import condition
+from hil.conditions import Condition, condition
 from hil.errors import LimitError, ScenarioError
+from hil.faults import FAULT_KINDS
 from hil.profile import Profile, Target
 from hil.rig.config import RigConfig
+from hil.scenario import checks as chk
 from hil.scenario import format as fmt
-from hil.scenario.checks import Becomes, Check
-from hil.scenario.model import CompiledStep, OutputChange, Scenario, WaitCondition
-from hil.scenario.params import substitute_tree
+from hil.scenario.model import (
+    CanCommand,
+    CompiledStep,
+    FaultCommand,
+    OutputChange,
+    ProfilePlay,
+    Scenario,
+    WaitCondition,
+)
+from hil.scenario.params import SubstitutionError, substitute, substitute_tree
 from hil.yamlfile import YamlDoc, did_you_mean, load_yaml, validate
 
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:\.\.|-)\s*(\d+)\s*$")
+_QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\d\s].*?)?\s*$")
+_OPS = (">=", "<=", "==", "!=", ">", "<")
 Loc = tuple[str | int, ...]
 
 
@@ -49,34 +64,85 @@ class ScenarioContext:
         spec, _ = self.profile.input_message("state_request")
         return list(spec.values) if spec.values else []
 
+    @property
+    def periodic_messages(self) -> list[str]:
+        """Messages the rig sends periodically on its own (VCU request, current sensor)."""
+        names = []
+        for key in ("state_request", "current_sensor"):
+            with contextlib.suppress(KeyError):  # the profile may have no current sensor
+                names.append(self.profile.input_message(key)[1].name)
+        return names
+
 
 def load_scenarios(path: str | os.PathLike[str], ctx: ScenarioContext) -> list[Scenario]:
-    """All scenarios a file defines (one today; parameter expansion comes later)."""
+    """All scenarios a file defines: one, or one per combination of its `matrix`."""
     path = Path(path)
     doc = load_yaml(path, what="scenario file", cls=ScenarioError)
     if not isinstance(doc.data, dict):
         raise ScenarioError("a scenario file is a mapping with at least `scenario` and `steps`",
                             path=path, line=1)
-    namespace = _namespace(doc, ctx)
+    combinations = _matrix(doc)
+    scenarios = []
+    for values in combinations:
+        namespace = _namespace(doc, ctx, values)
 
-    def error(message: str, loc: tuple) -> ScenarioError:
-        return doc.error(message, loc, ScenarioError)  # type: ignore[return-value]
+        def error(message: str, loc: tuple) -> ScenarioError:
+            return doc.error(message, loc, ScenarioError)  # type: ignore[return-value]
 
-    data = substitute_tree(doc.data, namespace, error)
-    checked_doc = YamlDoc(doc.path, data, doc.lines)
-    raw = validate(fmt.ScenarioFile, checked_doc, what="scenario file", cls=ScenarioError)
-    return [_Compiler(checked_doc, ctx).scenario(raw)]
+        raw_data = {k: v for k, v in doc.data.items() if k not in ("matrix", "id")}
+        data = substitute_tree(raw_data, namespace, error)
+        if "matrix" in doc.data:
+            data["matrix"] = doc.data["matrix"]
+        checked_doc = YamlDoc(doc.path, data, doc.lines)
+        raw = validate(fmt.ScenarioFile, checked_doc, what="scenario file", cls=ScenarioError)
+        item_id = _item_id(doc, values, namespace) if values else None
+        scenarios.append(_Compiler(checked_doc, ctx).scenario(raw, item_id))
+    return scenarios
 
 
-def _namespace(doc: YamlDoc, ctx: ScenarioContext) -> dict[str, Any]:
+def _matrix(doc: YamlDoc) -> list[dict[str, Any]]:
+    matrix = doc.data.get("matrix")
+    if matrix is None:
+        return [{}]
+    if not isinstance(matrix, dict) or not matrix:
+        raise doc.error("expected a mapping of name: list of values (or a range like 1..16)",
+                        ("matrix",), ScenarioError)
+    axes: list[tuple[str, list[Any]]] = []
+    for name, values in matrix.items():
+        if isinstance(values, str) and (match := _RANGE.match(values)):
+            first, last = int(match.group(1)), int(match.group(2))
+            values = list(range(first, last + 1))
+        if not isinstance(values, list) or not values:
+            raise doc.error("expected a non-empty list of values or a range like 1..16",
+                            ("matrix", name), ScenarioError)
+        axes.append((str(name), values))
+    return [dict(zip([a for a, _ in axes], combo, strict=True))
+            for combo in itertools.product(*(v for _, v in axes))]
+
+
+def _item_id(doc: YamlDoc, values: dict[str, Any], namespace: dict[str, Any]) -> str:
+    template = doc.data.get("id")
+    if template is None:
+        return ",".join(f"{k}={v}" for k, v in values.items())
+    try:
+        return str(substitute(str(template), namespace))
+    except SubstitutionError as err:
+        raise doc.error(str(err), ("id",), ScenarioError) from None
+
+
+def _namespace(doc: YamlDoc, ctx: ScenarioContext, matrix: dict[str, Any]) -> dict[str, Any]:
     namespace: dict[str, Any] = {"limits": ctx.profile.limits, "nominal": ctx.profile.nominal}
+    for name, value in matrix.items():
+        if name in namespace:
+            raise doc.error(f"matrix name {name!r} is reserved", ("matrix", name), ScenarioError)
+        namespace[name] = value
     params = doc.data.get("parameters") or {}
     if not isinstance(params, dict):
         raise doc.error("expected a mapping of name: value", ("parameters",), ScenarioError)
     for name, value in params.items():
         if name in namespace:
-            raise doc.error(f"parameter name {name!r} is reserved", ("parameters", name),
-                            ScenarioError)
+            raise doc.error(f"parameter name {name!r} is reserved or already a matrix name",
+                            ("parameters", name), ScenarioError)
         if isinstance(value, str) and "${" in value:
             def error(message: str, loc: tuple) -> ScenarioError:
                 return doc.error(message, loc, ScenarioError)  # type: ignore[return-value]
@@ -89,32 +155,42 @@ class _Compiler:
     def __init__(self, doc: YamlDoc, ctx: ScenarioContext) -> None:
         self.doc = doc
         self.ctx = ctx
+        self.sent_periodic: list[str] = []
 
     def error(self, message: str, loc: Loc) -> ScenarioError:
         return self.doc.error(message, loc, ScenarioError)  # type: ignore[return-value]
 
-    def scenario(self, raw: fmt.ScenarioFile) -> Scenario:
+    # --- whole file -----------------------------------------------------------------------
+    def scenario(self, raw: fmt.ScenarioFile, item_id: str | None) -> Scenario:
         setup = raw.setup
         request = self._state_request(setup.state_request, ("setup", "state_request"))
         wait = None
         if setup.wait_until is not None:
-            loc: Loc = ("setup", "wait_until")
-            target = self._target(setup.wait_until, loc)
-            cond = self._condition(target, setup.wait_until.is_, (*loc, "is"))
-            wait = WaitCondition(target, cond, setup.wait_until.within_seconds)
+            wait = self._wait(setup.wait_until, ("setup", "wait_until"))
+        requires = list(raw.requires)
+        for i, kind in enumerate(requires):
+            self._fault_kind(kind, ("requires", i))
         steps = []
         previous_at = 0.0
+        segment = 0
         for i, raw_step in enumerate(raw.steps):
-            step = self._step(i, raw_step, previous_at)
+            step = self._step(i, raw_step, previous_at, segment)
             previous_at = step.at
+            if step.wait_until is not None:  # later at_seconds count from the end of the wait
+                segment += 1
+                previous_at = 0.0
+            if step.fault is not None and step.fault.kind not in requires:
+                requires.append(step.fault.kind)
             steps.append(step)
         return Scenario(
             path=self.doc.path, title=raw.scenario, description=raw.description,
-            requirement=raw.requirement, tags=tuple(raw.tags),
+            requirement=raw.requirement, tags=tuple(raw.tags), item_id=item_id,
+            requires=tuple(requires),
             setup_changes=self._changes(setup, ("setup",)), setup_request=request,
             wait_until=wait, steps=tuple(steps))
 
-    def _step(self, i: int, raw: fmt.Step, previous_at: float) -> CompiledStep:
+    # --- steps ----------------------------------------------------------------------------
+    def _step(self, i: int, raw: fmt.Step, previous_at: float, segment: int) -> CompiledStep:
         loc: Loc = ("steps", i)
         if raw.at_seconds is not None:
             at = raw.at_seconds
@@ -125,31 +201,39 @@ class _Compiler:
             at = previous_at + (raw.after_seconds or 0.0)
         name = raw.name or ""
         label = f"step {i + 1} '{name}'" if name else f"step {i + 1}"
-        changes: tuple[OutputChange, ...] = ()
-        ramp = None
+        fields: dict[str, Any] = {}
         if raw.set is not None:
             changes = self._changes(raw.set, (*loc, "set"))
             if raw.set.lines:
                 changes += (self._lines(raw.set.lines, (*loc, "set", "lines")),)
+            fields["changes"] = changes
         elif raw.ramp is not None:
-            changes = self._changes(raw.ramp, (*loc, "ramp"))
-            ramp = raw.ramp.over_seconds
-            if not changes:
-                raise self.error("a ramp needs cell_volts, temperature_celsius or current_amps",
-                                 (*loc, "ramp"))
-        request = self._state_request(raw.request_state, (*loc, "request_state"))
-        checks: list[Check] = []
-        for j, expect in enumerate(raw.expect):
-            eloc: Loc = (*loc, "expect", j)
-            target = self._target(expect, eloc)
-            cond = self._condition(target, expect.becomes, (*eloc, "becomes"))
-            checks.append(Becomes(target, cond, expect.within_seconds, label,
-                                  self.doc.line_of(eloc)))
+            fields["changes"] = self._changes(raw.ramp, (*loc, "ramp"), required=True)
+            fields["ramp_seconds"] = raw.ramp.over_seconds
+        elif raw.hold is not None:
+            fields["changes"] = self._changes(raw.hold, (*loc, "hold"), required=True)
+            fields["hold_seconds"] = raw.hold.for_seconds
+        elif raw.profile is not None:
+            fields["profile"] = self._profile(raw.profile, (*loc, "profile"))
+        elif raw.request_state is not None:
+            fields["request_state"] = self._state_request(raw.request_state,
+                                                          (*loc, "request_state"))
+        elif raw.fault_reset:
+            fields["fault_reset"] = True
+        elif raw.can is not None:
+            fields["can"] = self._can(raw.can, (*loc, "can"))
+        elif raw.inject is not None:
+            fields["fault"] = self._fault(raw.inject, True, (*loc, "inject"))
+        elif raw.clear is not None:
+            fields["fault"] = self._fault(raw.clear, False, (*loc, "clear"))
+        elif raw.wait_until is not None:
+            fields["wait_until"] = self._wait(raw.wait_until, (*loc, "wait_until"))
+        checks = [self._check(c, (*loc, "expect", j), label) for j, c in enumerate(raw.expect)]
         return CompiledStep(number=i + 1, name=name, at=at, line=self.doc.line_of(loc),
-                            changes=changes, ramp_seconds=ramp, request_state=request,
-                            checks=tuple(checks))
+                            segment=segment, checks=tuple(checks), **fields)
 
-    def _changes(self, outputs: fmt.Outputs, loc: Loc) -> tuple[OutputChange, ...]:
+    def _changes(self, outputs: fmt.Outputs, loc: Loc, required: bool = False
+                 ) -> tuple[OutputChange, ...]:
         out = []
         if outputs.cell_volts is not None:
             out.append(OutputChange("cells", self._channels(
@@ -160,40 +244,67 @@ class _Compiler:
                 outputs.temperature_celsius, self.ctx.temperature_count, "temperature sensor",
                 self.ctx.ranges["temperature_celsius"], (*loc, "temperature_celsius"))))
         if outputs.current_amps is not None:
-            self._within(self.ctx.ranges["current_amps"], "current", outputs.current_amps,
+            amps = self._quantity(outputs.current_amps, "A", (*loc, "current_amps"))
+            self._within(self.ctx.ranges["current_amps"], "current", amps,
                          (*loc, "current_amps"))
-            out.append(OutputChange("current", amps=outputs.current_amps))
+            out.append(OutputChange("current", amps=amps))
+        if required and not out:
+            raise self.error("needs cell_volts, temperature_celsius or current_amps", loc)
         return tuple(out)
 
-    def _channels(self, values: dict[int | str, float], count: int, noun: str, limits: Range,
+    def _channels(self, values: dict[int | str, Any], count: int, noun: str, limits: Range,
                   loc: Loc) -> tuple[tuple[int, float], ...]:
         chosen: dict[int, float] = {}
-        for key, value in values.items():
+        for key, raw_value in values.items():
             kloc = (*loc, key)
+            value = self._quantity(raw_value, limits.unit, kloc)
             for index in self._select(key, count, noun, kloc):
                 self._within(limits, f"{noun} {index}", value, kloc)
-                chosen[index] = float(value)
+                chosen[index] = value
         return tuple(sorted(chosen.items()))
 
     def _select(self, key: int | str, count: int, noun: str, loc: Loc) -> list[int]:
+        indexes: list[int] = []
         if isinstance(key, int):
             indexes = [key]
         elif key.strip() == "all":
             indexes = list(range(1, count + 1))
         else:
-            match = _RANGE.match(key)
-            if not match:
-                raise self.error(f"{key!r} is not a {noun} selector; use a number, "
-                                 "a range like 1..4, or all", loc)
-            first, last = int(match.group(1)), int(match.group(2))
-            if first > last:
-                raise self.error(f"range {key!r} runs backwards", loc)
-            indexes = list(range(first, last + 1))
+            for part in key.split(","):
+                match = _RANGE.match(part)
+                if match:
+                    first, last = int(match.group(1)), int(match.group(2))
+                    if first > last:
+                        raise self.error(f"range {part.strip()!r} runs backwards", loc)
+                    indexes.extend(range(first, last + 1))
+                elif part.strip().isdigit():
+                    indexes.append(int(part))
+                else:
+                    raise self.error(f"{key!r} is not a {noun} selector; use a number, a range "
+                                     "like 1..4, a list like 1,3,5, or all", loc)
         for index in indexes:
             if not 1 <= index <= count:
                 raise self.error(f"{noun} {index} does not exist: this rig has "
                                  f"{noun}s 1..{count}", loc)
         return indexes
+
+    def _quantity(self, value: Any, unit: str, loc: Loc) -> float:
+        """A number in `unit`: plain, or written with a compatible unit ("300 mV")."""
+        if isinstance(value, bool):
+            raise self.error(f"expected a number in {unit}, got {value!r}", loc)
+        if isinstance(value, (int, float)):
+            return float(value)
+        match = _QUANTITY.match(str(value))
+        if not match:
+            raise self.error(f"expected a number in {unit} (or with a unit, like '300 mV'), "
+                             f"got {value!r}", loc)
+        number, written = float(match.group(1)), (match.group(2) or "").strip()
+        if not written:
+            return number
+        try:
+            return number * units.factor(written, unit)
+        except ValueError as err:
+            raise self.error(f"{value!r}: {err}", loc) from None
 
     def _within(self, limits: Range, what: str, value: float, loc: Loc) -> None:
         try:
@@ -218,6 +329,113 @@ class _Compiler:
                              f"allowed: {', '.join(allowed)}", loc)
         return value
 
+    def _profile(self, raw: fmt.ProfileAction, loc: Loc) -> ProfilePlay:
+        path = (self.doc.path.parent / raw.csv).resolve()
+        if not path.is_file():
+            raise self.error(f"CSV file {raw.csv!r} not found (relative to "
+                             f"{self.doc.path.parent})", (*loc, "csv"))
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            rows = [r for r in csv.reader(fh) if r and not r[0].lstrip().startswith("#")]
+        header: list[str] | None = None
+        if rows and not _numeric(rows[0]):
+            header, rows = [h.strip() for h in rows[0]], rows[1:]
+        columns = []
+        for field, column in (("time_column", raw.time_column),
+                              ("value_column", raw.value_column)):
+            if isinstance(column, str):
+                if header is None or column not in header:
+                    hint = did_you_mean(column, header or [])
+                    raise self.error(f"{path.name} has no column {column!r}{hint}; columns: "
+                                     f"{', '.join(header or ['(no header row)'])}", (*loc, field))
+                columns.append(header.index(column))
+            else:
+                columns.append(column)
+        times: list[float] = []
+        values: list[float] = []
+        for number, row in enumerate(rows, start=2 if header else 1):
+            try:
+                t, v = float(row[columns[0]]), float(row[columns[1]])
+            except (IndexError, ValueError):
+                raise self.error(f"{path.name} row {number}: expected numbers in columns "
+                                 f"{columns[0]} and {columns[1]}, got {row}", (*loc, "csv")
+                                 ) from None
+            times.append(t)
+            values.append(raw.scale * v + raw.offset)
+        if len(times) < 2:
+            raise self.error(f"{path.name}: a profile needs at least two rows", (*loc, "csv"))
+        if any(b <= a for a, b in itertools.pairwise(times)):
+            raise self.error(f"{path.name}: time must increase from row to row", (*loc, "csv"))
+        start = times[0]
+        times = [t - start for t in times]
+        if raw.duration_seconds is not None:
+            keep = [i for i, t in enumerate(times) if t <= raw.duration_seconds]
+            times, values = [times[i] for i in keep], [values[i] for i in keep]
+        kind, limits, channels = {
+            "current_amps": ("current", self.ctx.ranges["current_amps"], ()),
+            "cell_volts": ("cells", self.ctx.ranges["cell_volts"], tuple(self._select(
+                raw.channels, self.ctx.cell_count, "cell", (*loc, "channels")))),
+            "temperature_celsius": ("temperatures", self.ctx.ranges["temperature_celsius"],
+                                    tuple(self._select(raw.channels, self.ctx.temperature_count,
+                                                       "temperature sensor",
+                                                       (*loc, "channels")))),
+        }[raw.target]
+        low, high = min(values), max(values)
+        for value in (low, high):
+            self._within(limits, f"{path.name} (scaled)", value, (*loc, "scale"))
+        return ProfilePlay(kind, tuple(times), tuple(values), channels,  # type: ignore[arg-type]
+                           raw.interpolate, path.name)
+
+    def _can(self, raw: fmt.CanAction, loc: Loc) -> CanCommand:
+        verb = next(v for v in ("send", "stop", "start", "corrupt", "length")
+                    if getattr(raw, v) is not None)
+        name = str(getattr(raw, verb))
+        try:
+            message = self.ctx.profile.database.message(name)
+        except KeyError as err:
+            raise self.error(str(err.args[0]), (*loc, verb)) from None
+        if verb == "send":
+            names = {s.name for s in message.signals}
+            values: dict[str, Any] = dict.fromkeys(names, 0)
+            for signal, value in raw.signals.items():
+                if signal not in names:
+                    raise self.error(f"no signal {signal!r} in {name}"
+                                     f"{did_you_mean(signal, names)}", (*loc, "signals", signal))
+                values[signal] = value
+            try:
+                message.encode(values, scaling=True, padding=False, strict=True)
+            except Exception as err:  # cantools: EncodeError, KeyError for bad labels...
+                raise self.error(f"{name} cannot be encoded with these values: {err}",
+                                 (*loc, "signals")) from None
+            if raw.period_seconds:
+                self.sent_periodic.append(name)
+            return CanCommand("send", name, tuple(raw.signals.items()), raw.period_seconds)
+        known = [*self.ctx.periodic_messages, *self.sent_periodic]
+        if name not in known:
+            raise self.error(f"{name} is not a message the rig sends periodically "
+                             f"({', '.join(known) or 'none'})", (*loc, verb))
+        return CanCommand(verb, name, field=raw.field, length=raw.bytes, frames=raw.frames)
+
+    def _fault_kind(self, kind: str, loc: Loc) -> None:
+        if kind not in FAULT_KINDS:
+            raise self.error(f"unknown fault {kind!r}{did_you_mean(kind, FAULT_KINDS)}; known: "
+                             f"{', '.join(FAULT_KINDS)}", loc)
+
+    def _fault(self, raw: fmt.FaultAction, inject: bool, loc: Loc) -> FaultCommand:
+        self._fault_kind(raw.fault, (*loc, "fault"))
+        noun = FAULT_KINDS[raw.fault][1]
+        if noun is not None:
+            count = self.ctx.cell_count if noun == "cell" else self.ctx.temperature_count
+            if raw.index is None:
+                raise self.error(f"{raw.fault} needs index: the {noun} number", loc)
+            if raw.index > count:
+                raise self.error(f"{noun} {raw.index} does not exist: this rig has "
+                                 f"{noun}s 1..{count}", (*loc, "index"))
+        elif raw.index is not None:
+            raise self.error(f"{raw.fault} takes no index", (*loc, "index"))
+        value = self._quantity(raw.value, "A", (*loc, "value"))
+        return FaultCommand(inject, raw.fault, raw.index, value)
+
+    # --- targets, values and checks -------------------------------------------------------
     def _target(self, spec: fmt.Target, loc: Loc) -> Target:
         field = "role" if spec.role is not None else "signal"
         try:
@@ -231,8 +449,107 @@ class _Compiler:
                              (*loc, field))
         return target
 
-    def _condition(self, target: Target, value: float | str, loc: Loc):
+    def _condition(self, target: Target, value: Any, loc: Loc) -> Condition:
+        """A value, enum name or comparison, with units converted to the target's."""
+        spec: Any = value
+        if isinstance(value, str):
+            text = value.strip()
+            op = next((o for o in _OPS if text.startswith(o)), None)
+            rest = text[len(op):].strip() if op else text
+            if _QUANTITY.match(rest) and target.ref.choice_value(rest) is None:
+                number = self._target_quantity(target, rest, loc)
+                spec = (op or "==", number)
+            elif op:
+                spec = (op, rest)
         try:
-            return condition(target, value)
+            return condition(target, spec)
         except (KeyError, ValueError) as err:
             raise self.error(str(err.args[0]), loc) from None
+
+    def _target_quantity(self, target: Target, text: str, loc: Loc) -> float:
+        match = _QUANTITY.match(text)
+        assert match
+        if match.group(2) and not target.unit:
+            raise self.error(f"{target.describe()} has no unit; write a plain number, not "
+                             f"{text!r}", loc)
+        return self._quantity(text, target.unit, loc) if target.unit else float(match.group(1))
+
+    def _wait(self, raw: fmt.WaitUntil, loc: Loc) -> WaitCondition:
+        target = self._target(raw, loc)
+        return WaitCondition(target, self._condition(target, raw.is_, (*loc, "is")),
+                             raw.within_seconds)
+
+    def _check(self, raw: Any, loc: Loc, label: str) -> chk.Check:
+        line = self.doc.line_of(loc)
+        if isinstance(raw, fmt.Becomes):
+            target = self._target(raw, loc)
+            return chk.Becomes(target, self._condition(target, raw.becomes, (*loc, "becomes")),
+                               raw.within_seconds, label, line)
+        if isinstance(raw, fmt.Stays | fmt.Never):
+            target = self._target(raw, loc)
+            verb = "stays" if isinstance(raw, fmt.Stays) else "never"
+            cond = self._condition(target, getattr(raw, verb), (*loc, verb))
+            cls = chk.Stays if verb == "stays" else chk.Never
+            return cls(target, cond, raw.after_seconds, raw.for_seconds, label, line)
+        if isinstance(raw, fmt.InRange):
+            target = self._target(raw, loc)
+            low = self._target_quantity(target, str(raw.in_range[0]), (*loc, "in_range"))
+            high = self._target_quantity(target, str(raw.in_range[1]), (*loc, "in_range"))
+            if low > high:
+                raise self.error(f"in_range low {low:g} is above high {high:g}",
+                                 (*loc, "in_range"))
+            cond = Condition("between", low, target,
+                             f"{low:g}..{high:g} {target.unit}".strip(), high=high)
+            return chk.InRange(target, cond, raw.after_seconds, raw.for_seconds, label, line)
+        if isinstance(raw, fmt.Tracks):
+            return self._tracks(raw, loc, label, line)
+        assert isinstance(raw, fmt.CycleTime)
+        return self._cycle_time(raw, loc, label, line)
+
+    def _tracks(self, raw: fmt.Tracks, loc: Loc, label: str, line: int | None) -> chk.Check:
+        count = self.ctx.cell_count if raw.tracks == "cell_volts" else self.ctx.temperature_count
+        noun = "cell" if raw.tracks == "cell_volts" else "temperature sensor"
+        role_count = self.ctx.profile.role_count(raw.role)
+        if role_count is None:
+            hint = did_you_mean(raw.role, self.ctx.profile.spec.roles)
+            raise self.error(f"{raw.role!r} is not a numbered role of the DUT profile{hint}",
+                             (*loc, "role"))
+        indexes = self._select(raw.channels, min(count, role_count), noun, (*loc, "channels"))
+        targets = [(i, self.ctx.profile.resolve(f"{raw.role}[{i}]")) for i in indexes]
+        unit = "V" if raw.tracks == "cell_volts" else "degC"
+        if targets[0][1].unit and targets[0][1].unit != unit:
+            try:
+                units.factor(targets[0][1].unit, unit)
+            except ValueError as err:
+                raise self.error(f"{raw.role} cannot track {raw.tracks}: {err}",
+                                 (*loc, "role")) from None
+        tolerance = self._quantity(raw.tolerance, unit, (*loc, "tolerance"))
+        return chk.Tracks(raw.tracks, targets, tolerance, raw.after_seconds, raw.for_seconds,
+                          label, line)
+
+    def _cycle_time(self, raw: fmt.CycleTime, loc: Loc, label: str, line: int | None
+                    ) -> chk.Check:
+        try:
+            message = self.ctx.profile.database.message(raw.cycle_time)
+        except KeyError as err:
+            raise self.error(str(err.args[0]), (*loc, "cycle_time")) from None
+        expected = raw.expected_seconds
+        if expected is None:
+            if not message.cycle_time:
+                raise self.error(f"{message.name} has no GenMsgCycleTime in the DBC; give "
+                                 "expected_seconds", (*loc, "cycle_time"))
+            expected = message.cycle_time / 1000.0
+        mux = next((s for s in message.signals if s.is_multiplexer), None)
+        frame_signal = mux if mux is not None else message.signals[0]
+        return chk.CycleTime(message.name, f"{message.name}.{frame_signal.name}",
+                             mux is not None, expected, raw.tolerance_percent,
+                             raw.after_seconds, raw.for_seconds, label, line)
+
+
+def _numeric(row: list[str]) -> bool:
+    try:
+        for cell in row:
+            float(cell)
+    except ValueError:
+        return False
+    return True

@@ -6,6 +6,7 @@ Every element can describe itself, so timelines and failure messages write thems
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -62,26 +63,118 @@ class WaitCondition:
 
 
 @dataclass(frozen=True)
+class ProfilePlay:
+    """A CSV time series to play on one kind of output."""
+
+    kind: OutputKind
+    times: tuple[float, ...]            # seconds from the step, starting at 0
+    values: tuple[float, ...]
+    channels: tuple[int, ...] = ()       # for cells / temperatures
+    interpolate: str = "linear"
+    source: str = ""
+
+    @property
+    def duration(self) -> float:
+        return self.times[-1]
+
+    def value_at(self, t: float) -> float:
+        times, values = self.times, self.values
+        if t <= times[0]:
+            return values[0]
+        if t >= times[-1]:
+            return values[-1]
+        hi = bisect.bisect_right(times, t)
+        lo = hi - 1
+        if self.interpolate == "previous":
+            return values[lo]
+        span = times[hi] - times[lo]
+        return values[lo] + (values[hi] - values[lo]) * (t - times[lo]) / span
+
+    def describe(self) -> str:
+        what = {"current": "current", "cells": "cells", "temperatures": "temperatures"}[self.kind]
+        return f"play {self.source} on {what} ({self.duration:g} s, {len(self.times)} points)"
+
+
+@dataclass(frozen=True)
+class CanCommand:
+    verb: str                 # send, stop, start, corrupt, length
+    message: str
+    signals: tuple[tuple[str, float | str], ...] = ()
+    period: float | None = None
+    field: str | None = None  # corrupt: crc or counter
+    length: int | None = None
+    frames: int = 1
+
+    def describe(self) -> str:
+        if self.verb == "send":
+            every = f" every {self.period:g} s" if self.period else ""
+            return f"send {self.message}{every}"
+        if self.verb == "corrupt":
+            return f"corrupt the {self.field} of the next {self.frames} {self.message} frame(s)"
+        if self.verb == "length":
+            return f"send the next {self.frames} {self.message} frame(s) with {self.length} bytes"
+        return f"{self.verb} {self.message}"
+
+
+@dataclass(frozen=True)
+class FaultCommand:
+    inject: bool
+    kind: str
+    index: int | None = None
+    value: float = 0.0
+
+    def describe(self) -> str:
+        where = f" {self.index}" if self.index is not None else ""
+        extra = f" ({self.value:g})" if self.value else ""
+        return f"{'inject' if self.inject else 'clear'} {self.kind}{where}{extra}"
+
+
+@dataclass(frozen=True)
 class CompiledStep:
     number: int
     name: str
-    at: float                       # seconds after the timeline starts
+    at: float                       # seconds after the start of its segment (see `segment`)
     line: int | None
+    segment: int = 0                # 0 until the first wait_until step, then 1, ...
     changes: tuple[OutputChange, ...] = ()
     ramp_seconds: float | None = None
+    hold_seconds: float | None = None
+    profile: ProfilePlay | None = None
     request_state: str | None = None
+    fault_reset: bool = False
+    can: CanCommand | None = None
+    fault: FaultCommand | None = None
+    wait_until: WaitCondition | None = None
     checks: tuple[Check, ...] = ()
 
     @property
     def label(self) -> str:
         return f"step {self.number} '{self.name}'" if self.name else f"step {self.number}"
 
+    @property
+    def busy_seconds(self) -> float:
+        """How long the step's own action runs after it starts."""
+        return (self.ramp_seconds or self.hold_seconds
+                or (self.profile.duration if self.profile else 0.0) or 0.0)
+
     def describe(self) -> str:
         if self.request_state is not None:
             return f"request state {self.request_state}"
+        if self.fault_reset:
+            return "fault reset"
+        if self.can is not None:
+            return self.can.describe()
+        if self.fault is not None:
+            return self.fault.describe()
+        if self.wait_until is not None:
+            return self.wait_until.describe()
+        if self.profile is not None:
+            return self.profile.describe()
         what = "; ".join(c.describe() for c in self.changes)
         if self.ramp_seconds is not None:
             return f"ramp to {what} over {self.ramp_seconds:g} s"
+        if self.hold_seconds is not None:
+            return f"hold {what} for {self.hold_seconds:g} s"
         return f"set {what}" if what else "(no action)"
 
 
@@ -92,17 +185,32 @@ class Scenario:
     description: str = ""
     requirement: str | None = None
     tags: tuple[str, ...] = ()
+    item_id: str | None = None      # which matrix combination this is
+    requires: tuple[str, ...] = ()  # rig faults needed
     setup_changes: tuple[OutputChange, ...] = ()
     setup_request: str | None = None
     wait_until: WaitCondition | None = None
     steps: tuple[CompiledStep, ...] = field(default_factory=tuple)
 
     @property
+    def name(self) -> str:
+        return f"{self.title} [{self.item_id}]" if self.item_id else self.title
+
+    @property
     def duration(self) -> float:
-        """Seconds from the timeline start until every ramp ended and every check window closed."""
-        end = 0.0
+        """Estimated seconds of the timeline: every action done, every check window closed
+        (a wait_until counts as its timeout)."""
+        total = 0.0
+        segment_end = 0.0
+        segment = 0
         for step in self.steps:
-            end = max(end, step.at + (step.ramp_seconds or 0.0))
+            if step.segment != segment:
+                total += segment_end
+                segment, segment_end = step.segment, 0.0
+            end = step.at + step.busy_seconds
+            if step.wait_until is not None:
+                end += step.wait_until.within_seconds
             for check in step.checks:
                 end = max(end, step.at + check.window_seconds)
-        return end
+            segment_end = max(segment_end, end)
+        return total + segment_end

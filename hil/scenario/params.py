@@ -119,5 +119,16 @@ def substitute_tree(data: Any, namespace: Namespace, on_error: Callable[[str, tu
     if isinstance(data, list):
         return [substitute_tree(v, namespace, on_error, (*loc, i)) for i, v in enumerate(data)]
     if isinstance(data, dict):
-        return {k: substitute_tree(v, namespace, on_error, (*loc, k)) for k, v in data.items()}
+        out = {}
+        for key, value in data.items():
+            new_key = key
+            if isinstance(key, str) and "${" in key:  # `{"${cell}": 4.3}`: keys too
+                try:
+                    new_key = substitute(key, namespace)
+                except SubstitutionError as err:
+                    raise on_error(str(err), (*loc, key)) from None
+                if isinstance(new_key, float) and new_key.is_integer():
+                    new_key = int(new_key)
+            out[new_key] = substitute_tree(value, namespace, on_error, (*loc, key))
+        return out
     return data

@@ -49,7 +49,8 @@ SCENARIO_CASES = [
     ("above rig limit", GOOD_STEPS.replace("{7: 4.3}", "{7: 6.0}"), 5,
      "steps[1].set.cell_volts.7: cell 7: 6 V is above the limit 5 V"),
     ("bad selector", GOOD_STEPS.replace("{7: 4.3}", "{'1 to 4': 4.3}"), 5,
-     "'1 to 4' is not a cell selector; use a number, a range like 1..4, or all"),
+     "'1 to 4' is not a cell selector; use a number, a range like 1..4, a list like 1,3,5, "
+     "or all"),
     ("unknown enum", GOOD_STEPS.replace("ACTIVE", "ACTIV"), 8,
      "steps[1].expect[1].becomes: fault.over_voltage (BMS_Faults.Fault_CellOverVoltage) has "
      "no value 'ACTIV' (did you mean 'ACTIVE'?)"),
@@ -62,7 +63,8 @@ SCENARIO_CASES = [
     ("negative window", GOOD_STEPS.replace("within_seconds: 0.5", "within_seconds: -1"), 9,
      "steps[1].expect[1].within_seconds: input should be greater than 0, got -1"),
     ("not a number", GOOD_STEPS.replace("4.3}", "high}"), 5,
-     "steps[1].set.cell_volts.7: input should be a valid number"),
+     "steps[1].set.cell_volts.7: expected a number in V (or with a unit, like '300 mV'), "
+     "got 'high'"),
     ("state request", GOOD_STEPS.replace("    set:\n      cell_volts: {7: 4.3}\n",
                                          "    request_state: drivee\n"), 4,
      "steps[1].request_state: unknown state request 'drivee' (did you mean 'drive'?)"),

@@ -203,10 +203,10 @@ class _Located(Exception):
 
 def test_substitute_tree_walks_lists_and_dicts() -> None:
     data = {"a": "${k}", "b": ["x", "${k * 2}", {"c": "v=${k}"}], "n": 3, "keep": None,
-            "${k}": "key untouched"}
+            "${k}": "key substituted", "cell ${k}": "in a longer key"}
     out = substitute_tree(data, NS, _Located)
     assert out == {"a": 2.0, "b": ["x", 4.0, {"c": "v=2"}], "n": 3, "keep": None,
-                   "${k}": "key untouched"}
+                   2: "key substituted", "cell 2": "in a longer key"}
     assert data["a"] == "${k}"  # the input is not modified
 
 
