@@ -58,6 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     bms = sub.add_parser("bms", help="the reference BMS")
     bms_sub = bms.add_subparsers(metavar="WHAT")
     defects = bms_sub.add_parser("defects", help="list the defects --bms-defect can inject")
+    defects.add_argument("--check", action="store_true",
+                         help="run each defect's scenarios with it and show which are caught")
+    defects.add_argument("--rig", default=DEFAULT_RIG)
+    defects.add_argument("names", nargs="*", metavar="NAME", help="only these defects")
     defects.set_defaults(handler=_defects)
 
     rig = sub.add_parser("rig", help="rig files")
@@ -114,13 +118,35 @@ def _run(args: argparse.Namespace) -> int:
     return code
 
 
-def _defects(_args: argparse.Namespace) -> int:
-    from hil.sim.bms.defects import DEFECTS
+def _defects(args: argparse.Namespace) -> int:
+    from hil.sim.bms.defects import DEFECTS, resolve
 
+    try:
+        resolve(args.names)
+    except KeyError as err:
+        raise HilError(str(err.args[0])) from None
     width = max(len(name) for name in DEFECTS)
-    for name, defect in sorted(DEFECTS.items()):
-        print(f"{name:<{width}}  {defect.summary}")
-    return 0
+    if not args.check:
+        for name, defect in sorted(DEFECTS.items()):
+            if args.names and name not in args.names:
+                continue
+            caught = ", ".join(Path(p).stem for p in getattr(defect, "caught_by", ()))
+            print(f"{name:<{width}}  {defect.summary}" + (f"  [caught by: {caught}]"
+                                                         if caught else ""))
+        return 0
+    from hil.rig.rig import Rig
+    from hil.sim.bms.matrix import check_defects
+
+    def show(row) -> None:
+        verdict = "caught" if row.caught else "NOT CAUGHT"
+        print(f"{row.defect:<{width}}  {verdict:<10}  {row.scenario}  ({row.seconds:.0f} s)  "
+              f"{row.detail}", flush=True)
+
+    with Rig.load(args.rig, log_dir=Path("reports/logs")) as rig:
+        rows = check_defects(rig, Path.cwd(), args.names or None, show)
+    missed = sorted({r.defect for r in rows if not r.caught})
+    print(f"{len(rows)} checks; defects not caught: {', '.join(missed) or 'none'}")
+    return 1 if missed else 0
 
 
 def _rig_show(args: argparse.Namespace) -> int:

@@ -83,8 +83,6 @@ class SimBmsPower(DutPower):
                 raise ctx.config.error(f"BMS parameter file {config.params!r} not found",
                                        "dut_power", "params")
             args += ["--params", str(params)]
-        for name in defects:
-            args += ["--defect", name]
         current = ctx.config.drivers.get("current")
         if current is not None and current[0].driver_name == "dac-hall":
             section = current[1]
@@ -97,13 +95,21 @@ class SimBmsPower(DutPower):
     def power_on(self) -> None:
         if self.is_on():
             return
-        child = ChildProcess("reference BMS", self.args, self.log_path)
+        args = list(self.args)
+        for name in self.defects:
+            args += ["--defect", name]
+        child = ChildProcess("reference BMS", args, self.log_path)
         child.wait_line("READY", self.ready_timeout)
         self._child = child
         self.starts += 1
         self._watch_stop = threading.Event()
         threading.Thread(target=self._watch, args=(child, self._watch_stop), daemon=True,
                          name="hil-bms-watch").start()
+
+    def set_defects(self, names: list[str]) -> None:
+        """Build the firmware with these defects from the next power-on (a reflash)."""
+        defect_registry.resolve(names)
+        self.defects = list(names)
 
     def power_off(self) -> None:
         child, self._child = self._child, None
