@@ -102,7 +102,7 @@ def _run(args: argparse.Namespace) -> int:
     junit = report_dir / "junit.xml"
     pytest_args = [*args.paths, "--html", str(html), "--self-contained-html",
                    "--junitxml", str(junit), "--hil-log-dir", str(report_dir / "logs"),
-                   "-o", "junit_family=xunit1",
+                   "-o", "junit_family=xunit1", "-o", "junit_logging=system-out",
                    # hil is imported before pytest starts, so pytest cannot rewrite it: expected
                    "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     if args.rig:

@@ -34,6 +34,7 @@ class CanIntegrity:
     undecodable_frames: int = 0
     e2e_crc_errors: int = 0
     e2e_counter_errors: int = 0
+    bus_off_events: int = 0
     frames_by_id: Counter[int] = field(default_factory=Counter)
     last_problem: str | None = None
 
@@ -75,6 +76,8 @@ class Decoder(can.Listener):
         integrity = self.integrity
         if msg.is_error_frame:
             integrity.error_frames += 1
+            if msg.arbitration_id & 0x040:  # CAN_ERR_BUSOFF (linux/can/error.h)
+                integrity.bus_off_events += 1
             integrity.last_problem = f"error frame 0x{msg.arbitration_id:X} at {msg.timestamp:.6f}"
             return
         integrity.frames += 1

@@ -80,6 +80,8 @@ class ProfileFile(StrictModel):
     inputs: Inputs
     limits: dict[str, float] = pydantic.Field(default_factory=dict)
     nominal: dict[str, float] = pydantic.Field(default_factory=dict)
+    firmware_version: str | None = pydantic.Field(
+        default=None, description="template of signals, e.g. '{Msg.Major}.{Msg.Minor}'")
 
     @pydantic.field_validator("roles", mode="before")
     @classmethod
@@ -160,6 +162,7 @@ class Profile:
         self.nominal = dict(spec.nominal)
         self._check_roles()
         self._check_inputs()
+        self._check_firmware_version()
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Profile:
@@ -223,6 +226,31 @@ class Profile:
                     units.factor(sig.unit, spec.unit)
                 except ValueError as err:
                     raise self._doc.error(_msg(err), (*loc, "unit")) from None
+
+    def _check_firmware_version(self) -> None:
+        for name in self.firmware_signals:
+            try:
+                self.database.signal(name)
+            except KeyError as err:
+                raise self._doc.error(_msg(err), ("firmware_version",)) from None
+
+    @property
+    def firmware_signals(self) -> list[str]:
+        template = self.spec.firmware_version or ""
+        return re.findall(r"\{([^}]+)\}", template)
+
+    def firmware_version(self, latest: dict[str, float | None]) -> str | None:
+        """The version string from the latest values of the template's signals."""
+        template = self.spec.firmware_version
+        if template is None:
+            return None
+        out = template
+        for name in self.firmware_signals:
+            value = latest.get(name)
+            if value is None:
+                return None
+            out = out.replace("{" + name + "}", f"{value:g}")
+        return out
 
     # --- lookups --------------------------------------------------------------------------
     @property

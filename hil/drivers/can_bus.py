@@ -58,6 +58,15 @@ class PythonCanEndpoint(CanEndpoint):
         self._thread.start()
 
     @property
+    def timestamp_source(self) -> str:
+        interface = self.bus_kwargs.get("interface", "?")
+        if interface == "socketcan":
+            return "kernel receive time (SO_TIMESTAMPNS), not controller hardware time"
+        if interface == "remote":
+            return "simulated hub receive time (host clock)"
+        return f"{interface} receive timestamps"
+
+    @property
     def channel_info(self) -> str:
         return str(getattr(self.bus, "channel_info", self.bus_kwargs))
 

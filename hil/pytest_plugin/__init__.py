@@ -7,6 +7,7 @@ rig's safe state on every way out, SIGTERM included.
 
 from __future__ import annotations
 
+import logging
 import signal
 from pathlib import Path
 from typing import Any
@@ -14,12 +15,23 @@ from typing import Any
 import pytest
 
 from hil.faults import FAULT_KINDS, unsupported_reason
-from hil.pytest_plugin.fixtures import bms, cells, current, hil_test, lines, rig, temperatures
-from hil.pytest_plugin.scenario_items import ScenarioFile, is_scenario_file
+from hil.pytest_plugin import reporting
+from hil.pytest_plugin.fixtures import (
+    bms,
+    cells,
+    current,
+    hil_test,
+    lines,
+    record_measurement,
+    rig,
+    temperatures,
+)
+from hil.pytest_plugin.scenario_items import ScenarioFile, ScenarioItem, is_scenario_file
 from hil.pytest_plugin.session import SESSION_KEY, RigSession
 from hil.yamlfile import did_you_mean
 
-__all__ = ["bms", "cells", "current", "hil_test", "lines", "rig", "temperatures"]
+__all__ = ["bms", "cells", "current", "hil_test", "lines", "record_measurement", "rig",
+           "temperatures"]
 
 _PREVIOUS_SIGTERM = pytest.StashKey[Any]()
 
@@ -34,6 +46,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "see `hil bms defects`")
     group.addoption("--hil-log-dir", dest="hil_log_dir", default="reports/logs",
                     metavar="DIR", help="where per-test CAN logs go (default reports/logs)")
+    group.addoption("--hil-history", dest="hil_history", default="reports/history.sqlite",
+                    metavar="PATH", help="results history to append runs to ('none': off)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -43,6 +57,7 @@ def pytest_configure(config: pytest.Config) -> None:
     session = RigSession(config)
     config.stash[SESSION_KEY] = session
     _add_report_metadata(config, session)
+    reporting.setup(config, session)
     if hasattr(config, "workerinput") or signal.getsignal(signal.SIGTERM) not in (
             signal.SIG_DFL, None):
         return
@@ -78,11 +93,46 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    # Close here too (before reports are written): the safe state must not wait for them.
+    # Before the HTML and JUnit writers: the manifest and history need the open rig (firmware
+    # version off the bus); then the rig closes, so the safe state does not wait for reports.
     rig_session = session.config.stash.get(SESSION_KEY, None)
     if rig_session is not None:
-        rig_session.close()
+        try:
+            reporting.finish_run(session.config, rig_session)
+        finally:
+            rig_session.close()
+
+
+def _uses_rig(item: pytest.Item) -> bool:
+    return isinstance(item, ScenarioItem) or "hil_test" in getattr(item, "fixturenames", ())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    if not _uses_rig(item):
+        return
+    finished = report.when == "call" or (report.when == "setup" and not report.passed)
+    if not finished:
+        return
+    rig = item.config.stash[SESSION_KEY].opened
+    if rig is not None and report.when == "call":
+        try:
+            reporting.evidence(item, report, rig)
+        except Exception:  # evidence must never hide the verdict
+            logging.getLogger(__name__).exception("evidence for %s failed", item.nodeid)
+    reporting.junit_properties(item)
+    reporting.record_test(item.config, item, report)
+
+
+def pytest_html_results_summary(prefix: list[str], summary: list[str], postfix: list[str],
+                                session: pytest.Session) -> None:
+    run = session.config.stash.get(reporting.REPORTING_KEY, None)
+    if run is not None:
+        prefix.extend(reporting.summary_html(run))
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -15,6 +15,7 @@ import pytest
 
 from hil.errors import HilError
 from hil.faults import unsupported_reason
+from hil.pytest_plugin.reporting import measurements_of
 from hil.pytest_plugin.session import get_session
 from hil.scenario.engine import Engine, RunResult
 from hil.scenario.loader import load_scenarios
@@ -72,8 +73,7 @@ class ScenarioItem(pytest.Item):
             log_path = rig.stop_can_log()
             if log_path is not None:
                 self.user_properties.append(("can_log", str(log_path)))
-        for measurement in self.result.measurements:
-            self.user_properties.append((measurement.name, measurement.value))
+        measurements_of(self).extend(self.result.measurements)
         if not self.result.passed:
             raise ScenarioFailed(self.result)
 

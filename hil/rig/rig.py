@@ -272,12 +272,17 @@ class Rig:
     def start_can_log(self, test_name: str) -> Path | None:
         if self.can is None or self.log_dir is None:
             return None
-        path = self.log_dir / f"{safe_filename(test_name)}.blf"
+        path = evidence_path(self.log_dir, test_name, ".blf")
         self.can.start_log(path)
         return path
 
     def stop_can_log(self) -> Path | None:
         return self.can.stop_log() if self.can is not None else None
+
+
+def evidence_path(log_dir: Path, test_name: str, suffix: str) -> Path:
+    """Where a test's CAN log, plot and data go: one stem per test, any suffix."""
+    return log_dir / f"{safe_filename(test_name)}{suffix}"
 
 
 def safe_filename(name: str) -> str:

@@ -41,6 +41,24 @@ class Check(ABC):
     def subject(self) -> str:
         """Short form for timelines: 'fault.over_voltage = ACTIVE'."""
 
+    def plot_series(self) -> list[tuple[str, str, float]]:
+        """(series, unit, factor to that unit) of what this check looked at, for plots."""
+        target = getattr(self, "target", None)
+        if target is None:
+            return [(name, "", 1.0) for name in self.series_names]
+        return [(target.series_name, target.unit, target.factor)]
+
+    def plot_thresholds(self) -> list[tuple[str, float, str]]:
+        """(unit, value, label) lines worth drawing: numeric limits, not enum values."""
+        target = getattr(self, "target", None)
+        cond = getattr(self, "condition", None)
+        if target is None or cond is None or target.ref.signal.choices:
+            return []
+        lines = [(target.unit, cond.value, str(cond))]
+        if cond.high is not None:
+            lines.append((target.unit, cond.high, str(cond)))
+        return lines
+
 
 class Becomes(Check):
     """`target` reaches `condition` in a frame received within `within` seconds of the anchor."""
@@ -284,6 +302,9 @@ class Tracks(Check):
     @property
     def subject(self) -> str:
         return f"{self.role}[i] tracks {self.stimulus}"
+
+    def plot_series(self) -> list[tuple[str, str, float]]:
+        return [(t.series_name, t.unit, t.factor) for _, t in self.targets[:8]]
 
     def __str__(self) -> str:
         first, last = self.targets[0][0], self.targets[-1][0]
