@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from hil.errors import HilError
+from hil.report import commands as report_commands
 
 DEFAULT_RIG = "rigs/sim.yaml"
 
@@ -78,6 +79,8 @@ def _parser() -> argparse.ArgumentParser:
                                            "power cycle of the HAT comes up safe")
     init.add_argument("--rig", default=DEFAULT_RIG)
     init.set_defaults(handler=_rig_init)
+
+    report_commands.add_parser(sub)
 
     cal = sub.add_parser("calibrate", help="fit gain and offset of every cell channel")
     cal.add_argument("--rig", default=DEFAULT_RIG)
