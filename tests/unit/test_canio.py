@@ -243,3 +243,14 @@ def test_ivt_errors_and_counter_jumps(io: BmsCanIo, bms: ReferenceBms) -> None:
     assert bms.current_amps == pytest.approx(10.0)
     io.receive(ivt_frame(8, 20_000), now=0.13)
     assert bms.current_amps == pytest.approx(20.0)
+
+
+def test_frames_dropped_for_crc_do_not_count_twice(io: BmsCanIo, bms: ReferenceBms) -> None:
+    io.receive(vcu_frame(0), now=0.1)
+    io.receive(vcu_frame(1, corrupt=True), now=0.2)   # dropped: bad CRC
+    io.receive(vcu_frame(2, corrupt=True), now=0.3)   # dropped: bad CRC
+    io.receive(vcu_frame(3), now=0.4)                 # counter advanced past the dropped ones
+    assert io.rx_errors == 2
+    assert bms._e2e_bad_in_row == 0  # the good frame ended the run of bad ones
+    io.receive(vcu_frame(3), now=0.5)                 # a repeated counter is stale
+    assert io.rx_errors == 3

@@ -408,7 +408,7 @@ def test_unknown_defect_suggests() -> None:
         defects.resolve(["slow-0v"])
     assert info.value.args[0] == (
         "unknown BMS defect 'slow-0v' (did you mean 'slow-ov'?); "
-        "known: no-ot-trip, no-uv-trip, slow-ov, stuck-cell-report")
+        f"known: {', '.join(sorted(defects.DEFECTS))}")
 
 
 def test_stuck_cell_report() -> None:
@@ -447,3 +447,29 @@ def test_no_current_in_fault_and_voltage_limits(standby: Bench) -> None:
     cells = PARAMS.cells
     assert standby.bms.voltage_limits() == (pytest.approx(cells * 4.15),
                                             pytest.approx(cells * 3.00))
+
+
+def test_soc_is_estimated_again_after_a_rest() -> None:
+    bench = Bench()
+    bench.run(0.5)
+    start = bench.bms.soc_percent
+    bench.amps = 200.0  # 200 A for 2 s on 100 Ah: about -0.11 %
+    bench.run(2.0)
+    assert bench.bms.soc_percent == pytest.approx(start - 200 * 2 / 3600, abs=0.01)
+    bench.amps = 0.0
+    bench.snap = snapshot(cells=4.01)  # the OCV of 80 % in params.yaml
+    rest = PARAMS.soc.rest_seconds
+    bench.run(rest - 0.2)
+    assert bench.bms.soc_percent < 60  # not before the rest is long enough
+    bench.run(0.5)
+    assert bench.bms.soc_percent == pytest.approx(80.0, abs=0.5)
+
+
+def test_soc_rest_ignored_defect_keeps_counting() -> None:
+    params, flags = defects.apply(PARAMS, defects.resolve(["soc-rest-ignored"]))
+    bench = Bench(params, flags)
+    bench.run(PARAMS.soc.rest_seconds + 1.0)
+    before = bench.bms.soc_percent
+    bench.snap = snapshot(cells=4.01)
+    bench.run(PARAMS.soc.rest_seconds + 1.0)
+    assert bench.bms.soc_percent == pytest.approx(before, abs=0.01)

@@ -16,6 +16,10 @@ from hil.ntc import BetaNtc
 from hil.sim.bms.params import BmsParams, Threshold
 from hil.sim.harness import HarnessSnapshot
 
+#: After INIT, how long the BMS waits for the first VCU request and current reading before
+#: their timeouts count.
+STARTUP_GRACE_SECONDS = 1.0
+
 
 class State(enum.IntEnum):
     INIT = 0
@@ -44,12 +48,14 @@ FAULT_NAMES: tuple[str, ...] = (
 class Protection:
     """Threshold with debounce (to trip) and hysteresis (to allow a reset); latches when tripped."""
 
-    def __init__(self, threshold: Threshold, above: bool, enabled: bool = True) -> None:
+    def __init__(self, threshold: Threshold, above: bool, enabled: bool = True,
+                 latching: bool = True) -> None:
         self.trip = threshold.trip
         self.clear = threshold.clear
         self.debounce = threshold.debounce_seconds
         self.above = above
         self.enabled = enabled
+        self.latching = latching  # False only as a defect: the fault clears by itself
         self.latched = False
         self.condition = False  # beyond the clear threshold: a reset would not be allowed
         self._beyond_since: float | None = None
@@ -64,6 +70,8 @@ class Protection:
                 self.latched = True
         else:
             self._beyond_since = None
+        if not self.latching and not self.condition:
+            self.latched = False
         return self.latched
 
     def try_reset(self) -> None:
@@ -117,12 +125,14 @@ class ReferenceBms:
         self.rng = np.random.default_rng(seed)
         self.ntc = BetaNtc(params.ntc.r25_ohms, params.ntc.beta)
         prot = params.protections
-        self.ov = Protection(prot.cell_over_voltage, above=True)
+        self.ov = Protection(prot.cell_over_voltage, above=True,
+                             latching="ov_no_latch" not in flags)
         self.uv = Protection(prot.cell_under_voltage, above=False,
                              enabled="no_uv_trip" not in flags)
         self.ot = Protection(prot.over_temperature, above=True,
                              enabled="no_ot_trip" not in flags)
-        self.ut = Protection(prot.under_temperature, above=False)
+        self.ut = Protection(prot.under_temperature, above=False,
+                             enabled="no_ut_trip" not in flags)
         self.oc_discharge = Protection(prot.over_current_discharge, above=True)
         self.oc_charge = Protection(prot.over_current_charge, above=True)
         self.sensor = Debounced(prot.sensor_fault_debounce_seconds)
@@ -141,6 +151,8 @@ class ReferenceBms:
         self.hall_ok = True
         self.soc_percent = 50.0
         self.soc_initialised = False
+        self._rest_since: float | None = now  # the pack rested while the BMS was off
+        self._rest_estimated = False
 
         self.state = State.INIT
         self.request = Request.STANDBY
@@ -148,8 +160,10 @@ class ReferenceBms:
         self._state_since = now
         self._power_on = now
         self._last_step: float | None = None
-        self._last_vcu_ok = now
-        self._last_current_ok = now
+        # Timeout supervision starts with the first valid frame of each kind, or a startup
+        # grace after power-on if none comes: a node booting on a busy bus is not yet late.
+        self._last_vcu_ok: float | None = None
+        self._last_current_ok: float | None = None
         self._e2e_bad_in_row = 0
         self._fault_reset_previous = False
         self._fault_reset_pending = False
@@ -184,7 +198,7 @@ class ReferenceBms:
         self._last_step = now
         self._measure(harness)
         self._measure_hall(harness, now)
-        self._estimate_soc(dt)
+        self._estimate_soc(dt, now)
         if self.state != State.INIT:
             self._protect(now)
             if self._fault_reset_pending:
@@ -214,6 +228,8 @@ class ReferenceBms:
         self.sensor_ok = (ohms < ntc.open_above_ohms) & (ohms > ntc.short_below_ohms)
         temps = np.array([self.ntc.celsius(r) if ok else np.nan
                           for r, ok in zip(ohms, self.sensor_ok, strict=True)])
+        if "temperature_offset" in self.flags:
+            temps = temps + 3.0
         self.temperatures = np.round(temps, 1)
 
     def _measure_hall(self, harness: HarnessSnapshot, now: float) -> None:
@@ -227,16 +243,29 @@ class ReferenceBms:
                                  / sensor.hall_volts_per_amp)
             self._last_current_ok = now  # an analog sensor cannot time out, only go invalid
 
-    def _estimate_soc(self, dt: float) -> None:
+    def _estimate_soc(self, dt: float, now: float) -> None:
         soc = self.p.soc
+        resting = abs(self.current_amps) <= soc.rest_below_amps
         if not self.soc_initialised:
-            if abs(self.current_amps) <= soc.rest_below_amps and np.all(self.cell_volts > 0):
+            if resting and np.all(self.cell_volts > 0):
                 self.soc_percent = self.soc_from_ocv(float(np.mean(self.cell_volts)))
                 self.soc_initialised = True
             return
         capacity_as = soc.capacity_ah * 3600.0
         self.soc_percent -= self.current_amps * dt / capacity_as * 100.0
         self.soc_percent = float(min(100.0, max(0.0, self.soc_percent)))
+        # Coulomb counting drifts; after a rest the cells sit at their open-circuit voltage,
+        # so the SOC is estimated again from it, once per rest.
+        if not resting:
+            self._rest_since = None
+            self._rest_estimated = False
+        elif self._rest_since is None:
+            self._rest_since = now
+        elif (not self._rest_estimated and now - self._rest_since >= soc.rest_seconds
+              and "soc_rest_ignored" not in self.flags
+              and np.all(self.cell_volts > self.p.afe.open_wire_below_volts)):
+            self.soc_percent = self.soc_from_ocv(float(np.mean(self.cell_volts)))
+            self._rest_estimated = True
 
     def soc_from_ocv(self, volts: float) -> float:
         table = np.array(self.p.soc.ocv_table)
@@ -248,19 +277,35 @@ class ReferenceBms:
         vmin = float(valid_cells.min()) if valid_cells.size else 0.0
         self.ov.update(vmax, now)
         self.uv.update(vmin if valid_cells.size else 99.0, now)
-        self.open_wire.update(bool(np.any(self.cell_volts <= self.p.afe.open_wire_below_volts)),
-                              now)
+        open_wire = bool(np.any(self.cell_volts <= self.p.afe.open_wire_below_volts))
+        self.open_wire.update(open_wire and "open_wire_ignored" not in self.flags, now)
         temps = self.temperatures[self.sensor_ok]
         self.ot.update(float(temps.max()) if temps.size else -273.0, now)
         self.ut.update(float(temps.min()) if temps.size else 99.0, now)
-        self.sensor.update(not bool(np.all(self.sensor_ok)) or not self.hall_ok, now)
+        ntc_bad = not bool(np.all(self.sensor_ok)) and "ntc_fault_ignored" not in self.flags
+        self.sensor.update(ntc_bad or not self.hall_ok, now)
         self.oc_discharge.update(self.current_amps, now)
         self.oc_charge.update(-self.current_amps, now)
         timeouts = self.p.timeouts
-        self.vcu_timeout.update(now - self._last_vcu_ok > timeouts.vcu_request_seconds, now)
+        vcu_silent = self._silent_for(self._last_vcu_ok, now)
+        self.vcu_timeout.update(vcu_silent > timeouts.vcu_request_seconds
+                                and "vcu_timeout_ignored" not in self.flags, now)
         self.current_timeout.update(
-            now - self._last_current_ok > timeouts.current_sensor_seconds, now)
+            self._silent_for(self._last_current_ok, now) > timeouts.current_sensor_seconds
+            and "current_timeout_ignored" not in self.flags, now)
         self.e2e.update(self._e2e_bad_in_row >= timeouts.e2e_errors_to_fault, now)
+
+    def silent_seconds(self, source: str, now: float) -> float:
+        """How long the VCU request or the current sensor has been silent (for logs)."""
+        last = self._last_vcu_ok if source == "vcu" else self._last_current_ok
+        return self._silent_for(last, now)
+
+    def _silent_for(self, last_ok: float | None, now: float) -> float:
+        """Seconds without a valid frame; before the first one, counted from the end of a
+        startup grace period."""
+        start = last_ok if last_ok is not None else (
+            self._power_on + self.p.init_seconds + STARTUP_GRACE_SECONDS)
+        return max(0.0, now - start)
 
     def faults(self) -> dict[str, bool]:
         """Latched fault flags by their DBC signal name."""
@@ -326,7 +371,8 @@ class ReferenceBms:
         if state == State.PRECHARGE:
             out.main_negative = True
             out.precharge = True
-            out.main_positive = in_state >= self.p.contactors.precharge_seconds
+            out.main_positive = (in_state >= self.p.contactors.precharge_seconds
+                                 or "precharge_skipped" in self.flags)
         elif state in (State.DRIVE, State.CHARGE):
             out.main_negative = True
             out.main_positive = True
@@ -346,6 +392,8 @@ class ReferenceBms:
             self.balancing[:] = False
             return
         delta = v - float(v[valid].min())
+        if "balancing_wrong_cell" in self.flags:  # measured from the highest cell: bleeds the low
+            delta = float(v[valid].max()) - v
         start = (delta > cfg.start_above_volts) & (v > cfg.min_cell_volts) & valid
         stop = (delta < cfg.stop_below_volts) | (v <= cfg.min_cell_volts) | ~valid
         self.balancing[:] = (self.balancing | start) & ~stop

@@ -63,6 +63,7 @@ class Soc(StrictModel):
     capacity_ah: float = pydantic.Field(gt=0)
     soh_percent: float = pydantic.Field(gt=0, le=127.5)
     rest_below_amps: float = pydantic.Field(ge=0)
+    rest_seconds: float = pydantic.Field(gt=0)
     ocv_table: list[tuple[float, float]] = pydantic.Field(min_length=2)
 
     @pydantic.field_validator("ocv_table")

@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(bus: can.BusABC, harness: AnalogHarness, bms: ReferenceBms, io: BmsCanIo,
          tick: float, stop: threading.Event) -> None:
     next_tick = time.monotonic()
+    latched: set[str] = set()
     while not stop.is_set():
         while True:
             remaining = next_tick - time.monotonic()
@@ -107,6 +108,12 @@ def _run(bus: can.BusABC, harness: AnalogHarness, bms: ReferenceBms, io: BmsCanI
                 io.receive(frame, time.monotonic())
         now = time.monotonic()
         outputs = bms.step(now, harness.snapshot())
+        active = {name for name, on in bms.faults().items() if on}
+        if active != latched:  # the BMS's own log: which faults came and went, and when
+            log.info("faults %s -> %s in %s (current silent %.3f s, VCU silent %.3f s)",
+                     sorted(latched), sorted(active), bms.state.name,
+                     bms.silent_seconds("current", now), bms.silent_seconds("vcu", now))
+            latched = active
         harness.drive_from_bms("main_positive", outputs.main_positive)
         harness.drive_from_bms("main_negative", outputs.main_negative)
         harness.drive_from_bms("precharge", outputs.precharge)
