@@ -50,6 +50,11 @@ class Condition:
         factor = self.target.factor
         return lambda raw: self(raw * factor)
 
+    @property
+    def phrase(self) -> str:
+        """The value as a requirement reads: 'ACTIVE', '>= 68 %', 'in [1, 2]'."""
+        return self.written if self.op == "==" else str(self)
+
     def __str__(self) -> str:
         if self.op == "between":
             return f"in [{self.written}]"

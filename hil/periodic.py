@@ -7,6 +7,7 @@ change can be sent at once (the stimulus time is then the time that frame went o
 
 from __future__ import annotations
 
+import collections
 import heapq
 import logging
 import threading
@@ -135,6 +136,9 @@ class PeriodicSender:
         self._stop = threading.Event()
         self._failures = 0
         self.send_errors = 0
+        # (monotonic due time, how late the frame went out): the engine's timing verdict
+        # includes these, so a stalled sender is "untrustworthy timing", not a BMS failure
+        self.lateness: collections.deque[tuple[float, float]] = collections.deque(maxlen=20000)
         self._thread = threading.Thread(target=self._run, name="hil-periodic", daemon=True)
         self._thread.start()
 
@@ -215,6 +219,8 @@ class PeriodicSender:
                 due, _, item = heapq.heappop(self._queue)
                 next_due = due + item.period
                 now = time.monotonic()
+                if item.enabled:
+                    self.lateness.append((due, now - due))
                 if next_due < now:  # fell behind (suspended?): skip, do not burst
                     next_due = now + item.period
                 self._push(next_due, item)

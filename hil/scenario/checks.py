@@ -83,7 +83,7 @@ class Becomes(Check):
         return f"{self.target.name} {self.condition}"
 
     def __str__(self) -> str:
-        return (f"{self.target.describe()} becomes {self.condition.written} within "
+        return (f"{self.target.describe()} becomes {self.condition.phrase} within "
                 f"{self.within:g} s after {self.step_label}")
 
     def evaluate(self, store: SignalStore, anchor: float, t0: float) -> Outcome:
@@ -183,7 +183,7 @@ class Stays(_WindowCheck):
         return f"{self.target.name} stays {self.condition}"
 
     def __str__(self) -> str:
-        return f"{self.target.describe()} stays {self.condition.written} {self._window_text()}"
+        return f"{self.target.describe()} stays {self.condition.phrase} {self._window_text()}"
 
     def evaluate(self, store: SignalStore, anchor: float, t0: float) -> Outcome:
         samples = self._samples(store, anchor)
@@ -214,7 +214,7 @@ class Never(_WindowCheck):
         return f"{self.target.name} never {self.condition}"
 
     def __str__(self) -> str:
-        return f"{self.target.describe()} never {self.condition.written} {self._window_text()}"
+        return f"{self.target.describe()} never {self.condition.phrase} {self._window_text()}"
 
     def evaluate(self, store: SignalStore, anchor: float, t0: float) -> Outcome:
         samples = self._samples(store, anchor)

@@ -288,6 +288,10 @@ class Engine:
                        if s.number in anchors for c in s.checks), default=time.time())
             while time.time() < end and rig.lost_reason is None:
                 time.sleep(min(0.05, max(0.0, end - time.time())))
+        bms = rig.bms
+        if bms is not None and result.t0:  # the rig's own periodic frames count too
+            since = time.monotonic() - (time.time() - result.t0)
+            late.extend(lag for due, lag in list(bms.sender.lateness) if due >= since)
         if late:
             arr = np.array(late)
             result.lateness = Lateness(float(np.percentile(arr, 50)),

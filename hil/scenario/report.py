@@ -23,7 +23,13 @@ def render(result: RunResult) -> str:
                      f"({result.lateness}; tolerance {result.tolerance * 1e3:.1f} ms)")
     else:
         lines.append(f"Scenario '{scenario.title}': all {len(result.outcomes)} checks passed")
+    never_ran = [o for o in result.outcomes if o.seen == "the step never ran"]
+    if never_ran:
+        lines.append(f"NOT JUDGED  {len(never_ran)} checks of steps that never ran "
+                     f"(from {never_ran[0].step})")
     for outcome in result.outcomes:
+        if outcome in never_ran:
+            continue
         mark = "PASS" if outcome.passed else "FAIL"
         where = f"  [{scenario.path.name}:{outcome.line}]" if outcome.line else ""
         lines.append(f"{mark}  {outcome.check}{where}")
