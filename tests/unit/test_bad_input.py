@@ -188,7 +188,8 @@ def test_profile_with_broken_dbc(tmp_path: Path) -> None:
 
 def test_bms_params_table_must_increase(tmp_path: Path) -> None:
     text = (REPO / "hil" / "sim" / "bms" / "params.yaml").read_text()
-    text = text.replace("- [50, 3.75]", "- [50, 3.60]")
+    assert "- [50, 3.697]" in text
+    text = text.replace("- [50, 3.697]", "- [50, 3.600]")  # below the 45 % row (3.670 V)
     path = tmp_path / "params.yaml"
     path.write_text(text)
     with pytest.raises(ConfigError) as info:

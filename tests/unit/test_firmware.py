@@ -297,19 +297,24 @@ def test_current_sensor_timeout(standby: Bench) -> None:
 
 def test_soc_from_ocv() -> None:
     bms = ReferenceBms(PARAMS)
-    assert bms.soc_from_ocv(3.45) == pytest.approx(10.0)
-    assert bms.soc_from_ocv(3.70) == pytest.approx(40.0 + 10.0 / 6.0)
-    assert bms.soc_from_ocv(4.20) == pytest.approx(100.0)
+    assert bms.soc_from_ocv(3.494) == pytest.approx(10.0)  # a table row
+    # 3.70 V lies between the rows 50 % at 3.697 V and 55 % at 3.728 V
+    assert bms.soc_from_ocv(3.70) == pytest.approx(50.0 + 5.0 * 0.003 / 0.031)
+    # steep bottom: between 0 % at 3.200 V and 5 % at 3.447 V
+    assert bms.soc_from_ocv(3.30) == pytest.approx(5.0 * 0.100 / 0.247)
+    assert bms.soc_from_ocv(4.187) == pytest.approx(100.0)
+    assert bms.soc_from_ocv(4.20) == pytest.approx(100.0)  # above the table: clamped
     assert bms.soc_from_ocv(4.50) == pytest.approx(100.0)
+    assert bms.soc_from_ocv(3.20) == pytest.approx(0.0)
     assert bms.soc_from_ocv(2.50) == pytest.approx(0.0)
 
 
 def test_soc_is_initialised_from_the_mean_cell_voltage() -> None:
     bms = ReferenceBms(PARAMS)
     bms.on_current(0.0, 0.0)
-    bms.step(0.0, snapshot([3.40, 3.50] * (PARAMS.cells // 2)))
+    bms.step(0.0, snapshot([3.444, 3.544] * (PARAMS.cells // 2)))
     assert bms.soc_initialised
-    assert bms.soc_percent == pytest.approx(10.0)  # mean 3.45 V is 10 % in the OCV table
+    assert bms.soc_percent == pytest.approx(10.0)  # mean 3.494 V is 10 % in the OCV table
 
 
 @pytest.mark.parametrize(("amps", "change"), [(100.0, -1.0), (-100.0, 1.0), (50.0, -0.5)])
@@ -457,7 +462,7 @@ def test_soc_is_estimated_again_after_a_rest() -> None:
     bench.run(2.0)
     assert bench.bms.soc_percent == pytest.approx(start - 200 * 2 / 3600, abs=0.01)
     bench.amps = 0.0
-    bench.snap = snapshot(cells=4.01)  # the OCV of 80 % in params.yaml
+    bench.snap = snapshot(cells=3.937)  # the OCV of 80 % in params.yaml
     rest = PARAMS.soc.rest_seconds
     bench.run(rest - 0.2)
     assert bench.bms.soc_percent < 60  # not before the rest is long enough
@@ -470,6 +475,26 @@ def test_soc_rest_ignored_defect_keeps_counting() -> None:
     bench = Bench(params, flags)
     bench.run(PARAMS.soc.rest_seconds + 1.0)
     before = bench.bms.soc_percent
-    bench.snap = snapshot(cells=4.01)
+    bench.snap = snapshot(cells=3.937)  # the OCV of 80 %: ignored
     bench.run(PARAMS.soc.rest_seconds + 1.0)
     assert bench.bms.soc_percent == pytest.approx(before, abs=0.01)
+
+
+@pytest.mark.parametrize(("names", "after"), [
+    ([], 49.0),                                   # 1 Ah of 100 Ah: -1 %
+    (["soc-capacity-error"], 50.0 - 100.0 / 95),  # 1 Ah of 95 Ah: -1.0526 %, 1/0.95 as fast
+])
+def test_soc_capacity_error_defect_counts_too_fast(names: list[str], after: float) -> None:
+    params, flags = defects.apply(PARAMS, defects.resolve(names))
+    assert params.soc.capacity_ah == 100.0  # the calibration data is right; the counting is not
+    bms = ReferenceBms(params, flags)
+    bms.on_current(0.0, 0.0)
+    bms.step(0.0, snapshot(3.697))  # the OCV of 50 %
+    assert bms.soc_percent == pytest.approx(50.0)
+    bms.on_current(100.0, 36.0)
+    bms.step(36.0, snapshot(3.697))  # 100 A for 36 s: 1 Ah drawn
+    assert bms.soc_percent == pytest.approx(after, abs=1e-9)
+    # charging back the same 1 Ah moves it back by the same amount
+    bms.on_current(-100.0, 72.0)
+    bms.step(72.0, snapshot(3.697))
+    assert bms.soc_percent == pytest.approx(50.0, abs=1e-9)

@@ -117,10 +117,10 @@ _register("balancing-in-drive", "balancing is also allowed in DRIVE",
           caught_by=["scenarios/balancing/not_in_drive.yaml"])
 _register("soc-rest-ignored", "SOC is never estimated again from OCV after a rest",
           flags=["soc_rest_ignored"], caught_by=["scenarios/soc/after_rest.yaml"])
-_register("soc-capacity-error", "coulomb counting uses a capacity 5 % too large (105 Ah)",
-          lambda p: p.model_copy(update={"soc": p.soc.model_copy(
-              update={"capacity_ah": p.soc.capacity_ah * 1.05})}),
-          caught_by=["scenarios/soc/coulomb_counting.yaml"])
+_register("soc-capacity-error",
+          "coulomb counting uses a capacity 5 % too small (95 Ah): the SOC moves too fast",
+          flags=["soc_capacity_error"],
+          caught_by=["scenarios/soc/coulomb_counting.yaml", "scenarios/plant/charge.yaml"])
 _register("open-wire-ignored", "an open cell sense wire never raises the open-wire fault",
           flags=["open_wire_ignored"], caught_by=["scenarios/sensors/open_wire.yaml"])
 _register("ntc-fault-ignored", "an open or shorted thermistor never raises the sensor fault",
