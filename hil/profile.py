@@ -71,6 +71,17 @@ class Inputs(StrictModel):
     current_sensor: InputSpec | None = None
 
 
+class PackSpec(StrictModel):
+    """The pack the BMS is set up for: what a closed-loop plant emulates (scenario `plant:`)."""
+
+    cell: str = pydantic.Field(description="hil.plant cell parameter set, e.g. nmc_pybamm_ecm, "
+                                           "or a cell file relative to the profile")
+    capacity_ah: float = pydantic.Field(gt=0, description="capacity of one series group, the "
+                                                          "one the BMS counts charge against")
+    balancing_amps: float = pydantic.Field(default=0.1, ge=0, description="bleed current of "
+                                                                          "one balancing switch")
+
+
 class ProfileFile(StrictModel):
     name: str
     dbc: list[str] = pydantic.Field(min_length=1)
@@ -82,6 +93,7 @@ class ProfileFile(StrictModel):
     nominal: dict[str, float] = pydantic.Field(default_factory=dict)
     firmware_version: str | None = pydantic.Field(
         default=None, description="template of signals, e.g. '{Msg.Major}.{Msg.Minor}'")
+    pack: PackSpec | None = None
 
     @pydantic.field_validator("roles", mode="before")
     @classmethod

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hil.errors import ConfigError
+from hil.errors import ConfigError, HilError
 from hil.plant.pack import PackModel
+from hil.yamlfile import did_you_mean
 
 _UNIT_IN_HEADER = re.compile(r"(current|power)\s*\[\s*(a|ma|w|kw)\s*\]", re.IGNORECASE)
 _TO_SI = {"a": ("current", "A", 1.0), "ma": ("current", "A", 1e-3),
@@ -297,3 +298,24 @@ def run_until_finished(pack: PackModel, charger: ConstantCurrentCharge | Constan
         elapsed += dt
     pack.step(0.0, 0.0)
     return elapsed
+
+
+# ---------------------------------------------------------------------------------------------
+# Cycles shipped with the package (FASTSim 2.1.5, Apache-2.0: see data/cycles/NOTICE-fastsim.txt)
+
+CYCLES_DIR = Path(__file__).resolve().parent / "data" / "cycles"
+
+
+def builtin_cycles() -> list[str]:
+    """Names of the speed cycles shipped in hil/plant/data/cycles (file names without .csv)."""
+    return sorted(p.stem for p in CYCLES_DIR.glob("*.csv"))
+
+
+def builtin_cycle(name: str) -> SpeedCycle:
+    """A shipped speed cycle by name, e.g. 'udds' (EPA urban) or 'wmtc_all' (two-wheelers)."""
+    path = CYCLES_DIR / f"{name}.csv"
+    if not path.is_file():
+        known = builtin_cycles()
+        raise HilError(f"unknown speed cycle {name!r}{did_you_mean(name, known)}; shipped: "
+                       f"{', '.join(known)} (or give a path to a FASTSim-format CSV)")
+    return read_fastsim_cycle(path)

@@ -241,6 +241,15 @@ class PackModel:
     def hysteresis_volts(self) -> np.ndarray:
         return self._v_hyst.copy()
 
+    def weaken(self, cell: int, capacity_factor: float) -> None:
+        """Give cell group `cell` (0-based) `capacity_factor` times its capacity: an aged
+        or faulty cell, the one a drive pushes past its limit first."""
+        if not 0 <= cell < self.cells_series:
+            raise ValueError(f"cell index {cell} is outside 0..{self.cells_series - 1}")
+        if not 0.0 < capacity_factor <= 1.0:
+            raise ValueError(f"capacity_factor must be in (0, 1], got {capacity_factor}")
+        self._capacity_as[cell] *= capacity_factor
+
     @property
     def capacities_ah(self) -> np.ndarray:
         """Capacity per group, with the spread applied."""

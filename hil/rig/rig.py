@@ -259,14 +259,23 @@ class Rig:
             raise HilError(f"the rig could not reach its safe state: {'; '.join(problems)}")
         self.apply_initial_state()
         if how == "power_cycle":
-            self.dut_power.power_off()
-            if self.decoder is not None:
-                self.decoder.restart_sequences()
-            self.dut_power.power_on()
-            self.wait_ready()
+            self.power_cycle_dut()
         elif how == "fault_reset":
             self.bms.reset_faults()
             self.wait_ready()
+
+    def power_cycle_dut(self) -> bool:
+        """Switch the BMS off and on and wait until it is ready; False when the rig cannot
+        switch it (manual power)."""
+        assert self.dut_power is not None
+        if self.config.file.dut_power.get("driver") == "manual":
+            return False
+        self.dut_power.power_off()
+        if self.decoder is not None:
+            self.decoder.restart_sequences()
+        self.dut_power.power_on()
+        self.wait_ready()
+        return True
 
     # --- per-test evidence ----------------------------------------------------------------
     def start_can_log(self, test_name: str) -> Path | None:

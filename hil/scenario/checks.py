@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from abc import ABC, abstractmethod
 
+from hil import units
 from hil.conditions import Condition
 from hil.outcome import Measurement, Outcome
 from hil.profile import Target
@@ -352,6 +353,125 @@ class Tracks(Check):
         return Outcome(str(self), passed, expected, "; ".join(parts) or "nothing to compare",
                        at=worst[2].time if worst else None, measurements=(measurement,),
                        step=self.step_label, line=self.line, signals=self.series_names)
+
+
+class Follows(Check):
+    """A reported value follows the plant's truth (`plant.soc`, `plant.current`).
+
+    A sample at time t matches when it lies within the tolerance of any truth value between
+    t - lag and t (the BMS reports what it measured a moment ago). With a change tolerance, the
+    reported change from the first to the last sample in the window must also agree with the
+    truth's change over the same times, within that percent of it: the test that catches a
+    wrong capacity, which a wide absolute tolerance would let through.
+    """
+
+    def __init__(self, target: Target, truth: str, unit: str, tolerance: float,
+                 change_tolerance_percent: float | None, lag: float, after: float,
+                 length: float, step_label: str, line: int | None) -> None:
+        super().__init__(step_label, line)
+        self.target = target
+        self.truth = truth
+        self.unit = unit
+        self.tolerance = tolerance
+        self.change_tolerance = change_tolerance_percent
+        self.lag = lag
+        self.after = after
+        self.length = length
+        convert = (units.factor(target.unit, unit)
+                   if target.unit and target.unit != unit else 1.0)
+        self.scale = target.factor * convert  # raw sample -> `unit`
+
+    @property
+    def window_seconds(self) -> float:
+        return self.after + self.length
+
+    @property
+    def series_names(self) -> tuple[str, ...]:
+        return (self.target.series_name, self.truth)
+
+    @property
+    def subject(self) -> str:
+        return f"{self.target.name} follows {self.truth}"
+
+    def plot_series(self) -> list[tuple[str, str, float]]:
+        return [(self.target.series_name, self.unit, self.scale), (self.truth, self.unit, 1.0)]
+
+    def __str__(self) -> str:
+        change = (f" and its change within {self.change_tolerance:g} % of the true change"
+                  if self.change_tolerance else "")
+        start = f"from {self.after:g} s " if self.after else ""
+        return (f"{self.target.describe()} follows {self.truth} within {self.tolerance:g} "
+                f"{self.unit}{change}, {start}for {self.length:g} s after {self.step_label}")
+
+    def _truth_span(self, store: SignalStore, t: float) -> tuple[float, float] | None:
+        truth = store.series(self.truth)
+        values = [s.value for s in truth.samples(t - self.lag, t)]
+        before = truth.value_at(t - self.lag)
+        if before is not None:
+            values.append(before.value)
+        return (min(values), max(values)) if values else None
+
+    def evaluate(self, store: SignalStore, anchor: float, t0: float) -> Outcome:
+        start, end = anchor + self.after, anchor + self.after + self.length
+        samples = store.series(self.target.series_name).samples(start, end)
+        unit = self.unit
+        worst: tuple[float, Sample, float] | None = None  # error, sample, truth
+        compared = 0
+        for sample in samples:
+            span = self._truth_span(store, sample.time)
+            if span is None:
+                continue
+            compared += 1
+            value = sample.value * self.scale
+            low, high = span
+            error = value - high if value > high else value - low if value < low else 0.0
+            if worst is None or abs(error) > abs(worst[0]):
+                worst = (error, sample, high if value > high else low)
+        expected = (f"within {self.tolerance:g} {unit} of {self.truth} from "
+                    f"t={start - t0:.3f} s to t={end - t0:.3f} s")
+        measurements = [Measurement(f"{self.target.name} error vs {self.truth}",
+                                    abs(worst[0]) if worst else None, unit,
+                                    high=self.tolerance)]
+        parts = []
+        passed = worst is not None and abs(worst[0]) <= self.tolerance
+        if worst is None:
+            parts.append(f"nothing to compare: {len(samples)} frames carrying "
+                         f"{self.target.series_name}, no {self.truth} before them")
+        else:
+            error, sample, truth = worst
+            parts.append(f"worst {sample.value * self.scale:.6g} {unit} while the plant had "
+                         f"{truth:.6g} {unit} (error {error:+.4g} {unit}) at "
+                         f"t={sample.time - t0:.3f} s, {compared} frames compared")
+        if self.change_tolerance is not None:
+            expected += f"; change within {self.change_tolerance:g} % of the true change"
+            judged = self._change(store, samples)
+            if judged is None:
+                passed = False
+                parts.append("change not judged: fewer than two frames or no true change")
+                measurements.append(Measurement(f"{self.target.name} change error", None, "%",
+                                                high=self.change_tolerance))
+            else:
+                reported, true, relative = judged
+                passed = passed and relative <= self.change_tolerance
+                parts.append(f"changed {reported:+.4g} {unit} while the plant changed "
+                             f"{true:+.4g} {unit} ({relative:.2f} % off)")
+                measurements.append(Measurement(f"{self.target.name} change error", relative,
+                                                "%", high=self.change_tolerance))
+        return Outcome(str(self), passed, expected, "; ".join(parts),
+                       at=worst[1].time if worst else None, measurements=tuple(measurements),
+                       step=self.step_label, line=self.line, signals=self.series_names)
+
+    def _change(self, store: SignalStore, samples: list[Sample]
+                ) -> tuple[float, float, float] | None:
+        if len(samples) < 2:
+            return None
+        truth = store.series(self.truth)
+        first, last = truth.value_at(samples[0].time), truth.value_at(samples[-1].time)
+        if first is None or last is None or last.value == first.value:
+            return None
+        reported = (samples[-1].value - samples[0].value) * self.scale
+        true = last.value - first.value
+        return reported, true, abs(reported - true) / abs(true) * 100.0
 
 
 class CycleTime(Check):

@@ -31,6 +31,8 @@ from hil.scenario.model import (
     Scenario,
     WaitCondition,
 )
+from hil.scenario.plant_loop import TICK_SECONDS as PLANT_TICK_SECONDS
+from hil.scenario.plant_loop import PlantLoop
 
 TICK_SECONDS = 0.02          # ramps and profiles are written at 50 Hz
 WAIT_POLL_SECONDS = 0.005
@@ -86,6 +88,7 @@ class _Player(ABC):
     """Something a step started that keeps acting until it is done."""
 
     next_due: float  # monotonic
+    background = False  # runs until the last check window closes; not in the timing verdict
 
     @abstractmethod
     def advance(self, engine: Engine, now: float) -> bool:
@@ -173,6 +176,22 @@ class _Wait(_Player):
 
 
 @dataclass
+class _Plant(_Player):
+    """The plant's 100 Hz loop; never finishes by itself."""
+
+    loop: PlantLoop
+    next_due: float
+    background = True
+
+    def advance(self, engine: Engine, now: float) -> bool:
+        self.loop.tick()
+        self.next_due += PLANT_TICK_SECONDS
+        if self.next_due < now:  # fell behind (a stall): resume the rhythm, do not burst
+            self.next_due = now + PLANT_TICK_SECONDS
+        return False
+
+
+@dataclass
 class _FaultResetRelease(_Player):
     signal: str
     frame: PeriodicMessage
@@ -193,6 +212,7 @@ class Engine:
         self.progress = progress
         self._added: list[PeriodicMessage] = []
         self._touched: list[PeriodicMessage] = []
+        self.plant: PlantLoop | None = None
 
     def run(self, scenario: Scenario) -> RunResult:
         result = RunResult(scenario, tolerance=self.rig.config.file.timing.tolerance_seconds)
@@ -203,6 +223,10 @@ class Engine:
             result.error = str(err)
         finally:
             self._restore_can()
+            if self.plant is not None:
+                self.plant.stop()
+                result.timeline.append(TimelineEvent(time.time(), self.plant.summary()))
+                self.plant = None
         result.timeline.sort(key=lambda e: e.time)
         return result
 
@@ -210,6 +234,15 @@ class Engine:
     def _setup(self, scenario: Scenario, result: RunResult) -> None:
         rig, bms = self.rig, self.rig.bms
         assert bms is not None
+        if scenario.plant is not None:
+            self.plant = PlantLoop(rig, scenario.plant)
+            done = self.plant.start()
+            result.timeline.append(TimelineEvent(done, f"setup: {scenario.plant.describe()}"))
+            # the BMS wakes up on the plant's pack, as in a vehicle: its SOC starts from
+            # these cells' open-circuit voltage
+            if rig.power_cycle_dut():
+                result.timeline.append(TimelineEvent(time.time(),
+                                                     "setup: BMS power-cycled on the plant"))
         for change in scenario.setup_changes:
             done = self.apply(change, change_values(change))
             result.timeline.append(TimelineEvent(done, f"setup: {change.describe()}"))
@@ -238,11 +271,14 @@ class Engine:
         epochs: dict[int, float] = {0: t0_mono}  # segment -> its start on the monotonic clock
         pending = list(scenario.steps)
         players: list[_Player] = []
+        if self.plant is not None:
+            players.append(_Plant(self.plant, t0_mono))
         late: list[float] = []
         total = scenario.duration
         last_progress = t0_mono
         try:
-            while pending or players:
+            while pending or any(not p.background for p in players) or (
+                    players and time.time() < _windows_end(scenario, result.anchors)):
                 waiting = any(isinstance(p, _Wait) for p in players)
                 step_due = (epochs[pending[0].segment] + pending[0].at
                             if pending and pending[0].segment in epochs and not waiting
@@ -261,7 +297,7 @@ class Engine:
                     now = time.monotonic()
                     if now < player.next_due:
                         continue
-                    if not isinstance(player, _Wait):
+                    if not isinstance(player, _Wait) and not player.background:
                         late.append(now - player.next_due)
                     if player.advance(self, now):
                         players.remove(player)
@@ -284,8 +320,7 @@ class Engine:
         rig = self.rig
         anchors = result.anchors
         if result.error is None:
-            end = max((anchors[s.number] + c.window_seconds for s in scenario.steps
-                       if s.number in anchors for c in s.checks), default=time.time())
+            end = _windows_end(scenario, anchors)
             while time.time() < end and rig.lost_reason is None:
                 time.sleep(min(0.05, max(0.0, end - time.time())))
         bms = rig.bms
@@ -356,6 +391,14 @@ class Engine:
         elif step.wait_until is not None:
             wait = step.wait_until
             players.append(_Wait(wait, anchor, now + wait.within_seconds, step, now))
+        elif step.drive is not None or step.charge is not None:
+            if self.plant is None:
+                raise HilError(f"{step.label}: drive and charge need the scenario's plant")
+            if step.drive is not None:
+                self.plant.drive(step.drive)
+            else:
+                assert step.charge is not None
+                self.plant.charge(step.charge)
         elif step.changes:
             anchor = max(self.apply(change, change_values(change)) for change in step.changes)
         result.timeline.append(TimelineEvent(anchor, f"{step.label}: {step.describe()}"))
@@ -436,6 +479,14 @@ class Engine:
         for name, level in change.lines:
             done = rig.lines.set(name, level)
         return done
+
+
+def _windows_end(scenario: Scenario, anchors: dict[int, float]) -> float:
+    """Epoch time the steps that ran are done: every action over, every check window closed
+    (now if nothing is left)."""
+    ends = [anchors[s.number] + max([s.busy_seconds, *(c.window_seconds for c in s.checks)])
+            for s in scenario.steps if s.number in anchors]
+    return max(ends, default=time.time())
 
 
 def change_values(change: OutputChange) -> dict[int, float] | float:

@@ -68,6 +68,52 @@ class ProfileAction(StrictModel):
         default=None, description="play only this long (default: the whole file)")
 
 
+class DriveAction(StrictModel):
+    """Drive the plant: a speed cycle through the preset's vehicle, or a current profile."""
+
+    cycle: str | None = pydantic.Field(
+        default=None, description="shipped speed cycle (udds, us06, wmtc_all, NREL13) or a "
+                                  "FASTSim-format CSV relative to the scenario file")
+    current_csv: str | None = pydantic.Field(
+        default=None, description="PyBaMM-format current or power profile (CSV), relative to "
+                                  "the scenario file; > 0 discharges")
+    scale: float = pydantic.Field(default=1.0, gt=0,
+                                  description="for current_csv: pack current = scale * file")
+    start_seconds: Seconds = pydantic.Field(default=0.0,
+                                            description="start this far into the cycle")
+    duration_seconds: PositiveSeconds = pydantic.Field(description="how long to drive")
+
+    @pydantic.model_validator(mode="after")
+    def _one_source(self) -> DriveAction:
+        if (self.cycle is None) == (self.current_csv is None):
+            raise ValueError("a drive has exactly one of cycle or current_csv")
+        return self
+
+
+class ChargeAction(StrictModel):
+    """Charge the plant: constant current, constant power, or CC-CV to a cell voltage."""
+
+    amps: Quantity | None = pydantic.Field(
+        default=None, description="charge current the BMS sees (positive number)")
+    kilowatts: Quantity | None = pydantic.Field(
+        default=None, description="charger power into the preset's whole pack")
+    until_cell_volts: Quantity | None = pydantic.Field(
+        default=None, description="CC-CV: hold the highest cell at this voltage (with amps)")
+    cutoff_amps: Quantity | None = pydantic.Field(
+        default=None, description="CC-CV: the charge ends when the current falls below this")
+    duration_seconds: PositiveSeconds = pydantic.Field(description="longest charge time")
+    follow_bms_limit: bool = pydantic.Field(
+        default=True, description="never charge above the BMS's charge current limit")
+
+    @pydantic.model_validator(mode="after")
+    def _one_mode(self) -> ChargeAction:
+        if (self.amps is None) == (self.kilowatts is None):
+            raise ValueError("a charge has exactly one of amps or kilowatts")
+        if self.until_cell_volts is not None and self.amps is None:
+            raise ValueError("until_cell_volts (CC-CV) needs amps")
+        return self
+
+
 class CanAction(StrictModel):
     """One CAN action. Exactly one of send, stop, start, corrupt, length."""
 
@@ -179,6 +225,22 @@ class Tracks(StrictModel):
     for_seconds: PositiveSeconds
 
 
+class Follows(Target):
+    """The target follows a plant truth series (plant.soc, plant.current) within a tolerance."""
+
+    follows: Literal["plant.soc", "plant.current"] = pydantic.Field(
+        description="the plant's true value: pack SOC in %, or pack current in A")
+    tolerance: Quantity = pydantic.Field(
+        description="largest error of any sample, in the target's unit, e.g. '2 %' or '3 A'")
+    change_tolerance_percent: float | None = pydantic.Field(
+        default=None, gt=0, description="also: the change over the window agrees with the "
+                                        "truth's change within this percent of it")
+    lag_seconds: Seconds = pydantic.Field(
+        default=0.0, description="a sample may match the truth up to this long before it")
+    after_seconds: Seconds = 0.0
+    for_seconds: PositiveSeconds
+
+
 class CycleTime(StrictModel):
     """Frames of a message arrive at its period (from the DBC's GenMsgCycleTime)."""
 
@@ -190,7 +252,7 @@ class CycleTime(StrictModel):
     for_seconds: PositiveSeconds
 
 
-CHECK_KINDS = ("becomes", "stays", "never", "in_range", "tracks", "cycle_time")
+CHECK_KINDS = ("becomes", "stays", "never", "in_range", "tracks", "cycle_time", "follows")
 
 
 def _check_kind(data: Any) -> str | None:
@@ -207,12 +269,31 @@ Check = Annotated[
     | Annotated[Never, pydantic.Tag("never check")]
     | Annotated[InRange, pydantic.Tag("in_range check")]
     | Annotated[Tracks, pydantic.Tag("tracks check")]
-    | Annotated[CycleTime, pydantic.Tag("cycle_time check")],
+    | Annotated[CycleTime, pydantic.Tag("cycle_time check")]
+    | Annotated[Follows, pydantic.Tag("follows check")],
     pydantic.Discriminator(
         _check_kind,
         custom_error_type="check_kind",
         custom_error_message=f"a check has exactly one of {', '.join(CHECK_KINDS)}"),
 ]
+
+
+class WeakCell(StrictModel):
+    cell: int = pydantic.Field(ge=1, description="which emulated cell is weak (from 1)")
+    capacity_percent: float = pydantic.Field(gt=0, le=100,
+                                             description="its capacity, % of the others")
+
+
+class PlantSetup(StrictModel):
+    """A living pack: the plant drives cells, temperatures and current for the whole run."""
+
+    preset: str = pydantic.Field(description="pack preset: city_bus, truck, two_wheeler, "
+                                             "grid_string")
+    initial_soc_percent: float = pydantic.Field(ge=0, le=100)
+    seed: int = pydantic.Field(default=0, description="cell-to-cell spread draw")
+    spread: bool = pydantic.Field(default=True, description="false: identical cells")
+    ambient_celsius: float = 25.0
+    weak_cell: WeakCell | None = None
 
 
 class Setup(Outputs):
@@ -224,7 +305,7 @@ class Setup(Outputs):
 
 
 ACTIONS = ("set", "ramp", "hold", "profile", "request_state", "fault_reset", "can", "inject",
-           "clear", "wait_until")
+           "clear", "wait_until", "drive", "charge")
 
 
 class Step(StrictModel):
@@ -249,6 +330,10 @@ class Step(StrictModel):
     clear: FaultAction | None = None
     wait_until: WaitUntil | None = pydantic.Field(
         default=None, description="pause the timeline until the BMS gets there")
+    drive: DriveAction | None = pydantic.Field(default=None,
+                                               description="needs a plant: block")
+    charge: ChargeAction | None = pydantic.Field(default=None,
+                                                 description="needs a plant: block")
     expect: list[Check] = pydantic.Field(default_factory=list)
 
     @pydantic.model_validator(mode="after")
@@ -275,5 +360,7 @@ class ScenarioFile(StrictModel):
         default=None, description="test id of each matrix item, e.g. 'cell ${cell}'")
     requires: list[str] = pydantic.Field(
         default_factory=list, description="rig faults this scenario needs (else skipped)")
+    plant: PlantSetup | None = pydantic.Field(
+        default=None, description="emulate a living pack instead of fixed values")
     setup: Setup = Setup()
     steps: list[Step] = pydantic.Field(min_length=1)

@@ -19,17 +19,21 @@ from typing import Any
 from hil import units
 from hil.capabilities import Range
 from hil.conditions import Condition, condition
-from hil.errors import LimitError, ScenarioError
+from hil.errors import ConfigError, HilError, LimitError, ScenarioError
 from hil.faults import FAULT_KINDS
+from hil.plant import builtin_cycle, pack_preset, read_fastsim_cycle, read_pybamm_profile
 from hil.profile import Profile, Target
 from hil.rig.config import RigConfig
 from hil.scenario import checks as chk
 from hil.scenario import format as fmt
 from hil.scenario.model import (
     CanCommand,
+    ChargeCommand,
     CompiledStep,
+    DriveCommand,
     FaultCommand,
     OutputChange,
+    PlantConfig,
     ProfilePlay,
     Scenario,
     WaitCondition,
@@ -156,6 +160,7 @@ class _Compiler:
         self.doc = doc
         self.ctx = ctx
         self.sent_periodic: list[str] = []
+        self.plant: PlantConfig | None = None
 
     def error(self, message: str, loc: Loc) -> ScenarioError:
         return self.doc.error(message, loc, ScenarioError)  # type: ignore[return-value]
@@ -167,6 +172,8 @@ class _Compiler:
         wait = None
         if setup.wait_until is not None:
             wait = self._wait(setup.wait_until, ("setup", "wait_until"))
+        plant = self._plant(raw.plant) if raw.plant is not None else None
+        self.plant = plant
         requires = list(raw.requires)
         for i, kind in enumerate(requires):
             self._fault_kind(kind, ("requires", i))
@@ -182,12 +189,14 @@ class _Compiler:
             if step.fault is not None and step.fault.kind not in requires:
                 requires.append(step.fault.kind)
             steps.append(step)
+        if plant is not None:
+            self._plant_owns_outputs(raw)
         return Scenario(
             path=self.doc.path, title=raw.scenario, description=raw.description,
             requirement=raw.requirement, tags=tuple(raw.tags), item_id=item_id,
             requires=tuple(requires),
             setup_changes=self._changes(setup, ("setup",)), setup_request=request,
-            wait_until=wait, steps=tuple(steps))
+            wait_until=wait, plant=plant, steps=tuple(steps))
 
     # --- steps ----------------------------------------------------------------------------
     def _step(self, i: int, raw: fmt.Step, previous_at: float, segment: int) -> CompiledStep:
@@ -228,6 +237,10 @@ class _Compiler:
             fields["fault"] = self._fault(raw.clear, False, (*loc, "clear"))
         elif raw.wait_until is not None:
             fields["wait_until"] = self._wait(raw.wait_until, (*loc, "wait_until"))
+        elif raw.drive is not None:
+            fields["drive"] = self._drive(raw.drive, (*loc, "drive"))
+        elif raw.charge is not None:
+            fields["charge"] = self._charge(raw.charge, (*loc, "charge"))
         checks = [self._check(c, (*loc, "expect", j), label) for j, c in enumerate(raw.expect)]
         return CompiledStep(number=i + 1, name=name, at=at, line=self.doc.line_of(loc),
                             segment=segment, checks=tuple(checks), **fields)
@@ -385,6 +398,96 @@ class _Compiler:
         return ProfilePlay(kind, tuple(times), tuple(values), channels,  # type: ignore[arg-type]
                            raw.interpolate, path.name)
 
+    # --- plant ----------------------------------------------------------------------------
+    def _plant(self, raw: fmt.PlantSetup) -> PlantConfig:
+        loc: Loc = ("plant",)
+        if self.ctx.profile.spec.pack is None:
+            raise self.error(f"the DUT profile {self.ctx.profile.path.name} has no pack: "
+                             "section (cell set, capacity): a plant scenario needs it", loc)
+        try:
+            pack_preset(raw.preset)
+        except HilError as err:
+            raise self.error(str(err), (*loc, "preset")) from None
+        weak = None
+        if raw.weak_cell is not None:
+            self._select(raw.weak_cell.cell, self.ctx.cell_count, "cell",
+                         (*loc, "weak_cell", "cell"))
+            weak = (raw.weak_cell.cell, raw.weak_cell.capacity_percent / 100.0)
+        return PlantConfig(raw.preset, raw.initial_soc_percent / 100.0, raw.seed, raw.spread,
+                           raw.ambient_celsius, weak)
+
+    def _plant_owns_outputs(self, raw: fmt.ScenarioFile) -> None:
+        """With a plant, cells, temperatures and current are the plant's: refuse writes."""
+        owned = ("cell_volts", "temperature_celsius", "current_amps")
+        places: list[tuple[Any, Loc]] = [(raw.setup, ("setup",))]
+        for i, step in enumerate(raw.steps):
+            for action in ("set", "ramp", "hold"):
+                if getattr(step, action) is not None:
+                    places.append((getattr(step, action), ("steps", i, action)))
+            if step.profile is not None:
+                raise self.error("the plant drives cells, temperatures and current; a CSV "
+                                 "profile cannot (use drive: current_csv)",
+                                 ("steps", i, "profile"))
+        for outputs, loc in places:
+            for name in owned:
+                if getattr(outputs, name) is not None:
+                    raise self.error(f"the plant drives {name} in this scenario; remove it "
+                                     "(or the plant: block)", (*loc, name))
+
+    def _needs_plant(self, loc: Loc) -> PlantConfig:
+        if self.plant is None:
+            raise self.error("drive and charge act on the plant: add a plant: block (preset, "
+                             "initial_soc_percent) to the scenario", loc)
+        return self.plant
+
+    def _drive(self, raw: fmt.DriveAction, loc: Loc) -> DriveCommand:
+        plant = self._needs_plant(loc)
+        if raw.cycle is not None:
+            if pack_preset(plant.preset).vehicle is None:
+                raise self.error(f"preset {plant.preset!r} has no vehicle to drive a speed "
+                                 "cycle; use current_csv", (*loc, "cycle"))
+            try:
+                if raw.cycle.endswith(".csv") or "/" in raw.cycle:
+                    cycle = read_fastsim_cycle(self.doc.path.parent / raw.cycle)
+                else:
+                    cycle = builtin_cycle(raw.cycle)
+            except (ConfigError, HilError) as err:
+                raise self.error(str(err), (*loc, "cycle")) from None
+            if raw.start_seconds >= cycle.duration:
+                raise self.error(f"start_seconds {raw.start_seconds:g} is past the end of the "
+                                 f"cycle ({cycle.duration:g} s)", (*loc, "start_seconds"))
+            return DriveCommand(raw.duration_seconds, Path(raw.cycle).stem, cycle=cycle,
+                                start=raw.start_seconds)
+        assert raw.current_csv is not None
+        try:
+            profile = read_pybamm_profile(self.doc.path.parent / raw.current_csv)
+        except (ConfigError, HilError) as err:
+            raise self.error(str(err), (*loc, "current_csv")) from None
+        if profile.unit == "A":
+            peak = float(abs(profile.values).max()) * raw.scale
+            self._within(self.ctx.ranges["current_amps"], f"{raw.current_csv} (scaled)", peak,
+                         (*loc, "scale"))
+        return DriveCommand(raw.duration_seconds, Path(raw.current_csv).name,
+                            profile=profile.scaled(raw.scale), start=raw.start_seconds)
+
+    def _charge(self, raw: fmt.ChargeAction, loc: Loc) -> ChargeCommand:
+        self._needs_plant(loc)
+        amps = kilowatts = volts = None
+        if raw.amps is not None:
+            amps = abs(self._quantity(raw.amps, "A", (*loc, "amps")))
+            self._within(self.ctx.ranges["current_amps"], "charge current", -amps,
+                         (*loc, "amps"))
+        if raw.kilowatts is not None:
+            kilowatts = abs(self._quantity(raw.kilowatts, "kW", (*loc, "kilowatts")))
+        if raw.until_cell_volts is not None:
+            volts = self._quantity(raw.until_cell_volts, "V", (*loc, "until_cell_volts"))
+            self._within(self.ctx.ranges["cell_volts"], "CV cell voltage", volts,
+                         (*loc, "until_cell_volts"))
+        cutoff = (abs(self._quantity(raw.cutoff_amps, "A", (*loc, "cutoff_amps")))
+                  if raw.cutoff_amps is not None else 0.0)
+        return ChargeCommand(raw.duration_seconds, amps, kilowatts, volts, cutoff,
+                             raw.follow_bms_limit)
+
     def _can(self, raw: fmt.CanAction, loc: Loc) -> CanCommand:
         verb = next(v for v in ("send", "stop", "start", "corrupt", "length")
                     if getattr(raw, v) is not None)
@@ -503,6 +606,8 @@ class _Compiler:
             return chk.InRange(target, cond, raw.after_seconds, raw.for_seconds, label, line)
         if isinstance(raw, fmt.Tracks):
             return self._tracks(raw, loc, label, line)
+        if isinstance(raw, fmt.Follows):
+            return self._follows(raw, loc, label, line)
         assert isinstance(raw, fmt.CycleTime)
         return self._cycle_time(raw, loc, label, line)
 
@@ -526,6 +631,20 @@ class _Compiler:
         tolerance = self._quantity(raw.tolerance, unit, (*loc, "tolerance"))
         return chk.Tracks(raw.tracks, targets, tolerance, raw.after_seconds, raw.for_seconds,
                           label, line)
+
+    def _follows(self, raw: fmt.Follows, loc: Loc, label: str, line: int | None) -> chk.Check:
+        self._needs_plant((*loc, "follows"))
+        target = self._target(raw, loc)
+        unit = "%" if raw.follows == "plant.soc" else "A"
+        if target.unit and target.unit != unit:
+            try:
+                units.factor(target.unit, unit)
+            except ValueError as err:
+                raise self.error(f"{target.name} cannot follow {raw.follows}: {err}",
+                                 (*loc, "follows")) from None
+        tolerance = self._quantity(raw.tolerance, unit, (*loc, "tolerance"))
+        return chk.Follows(target, raw.follows, unit, tolerance, raw.change_tolerance_percent,
+                           raw.lag_seconds, raw.after_seconds, raw.for_seconds, label, line)
 
     def _cycle_time(self, raw: fmt.CycleTime, loc: Loc, label: str, line: int | None
                     ) -> chk.Check:

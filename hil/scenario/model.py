@@ -15,6 +15,7 @@ from hil.conditions import Condition
 from hil.profile import Target
 
 if TYPE_CHECKING:
+    from hil.plant.cycles import Profile, SpeedCycle
     from hil.scenario.checks import Check
 
 OutputKind = Literal["cells", "temperatures", "current", "lines"]
@@ -130,6 +131,58 @@ class FaultCommand:
 
 
 @dataclass(frozen=True)
+class PlantConfig:
+    """The pack a scenario emulates: a preset's vehicle and size, the DUT's cells."""
+
+    preset: str
+    initial_soc: float                       # 0..1
+    seed: int = 0
+    spread: bool = True
+    ambient_celsius: float = 25.0
+    weak_cell: tuple[int, float] | None = None  # (cell from 1, capacity factor)
+
+    def describe(self) -> str:
+        weak = (f", cell {self.weak_cell[0]} at {self.weak_cell[1] * 100:g} % capacity"
+                if self.weak_cell else "")
+        return (f"plant: {self.preset} pack at {self.initial_soc * 100:g} % SOC, "
+                f"{self.ambient_celsius:g} degC{weak}")
+
+
+@dataclass(frozen=True, eq=False)
+class DriveCommand:
+    """A speed cycle through the preset's vehicle, or a pack current/power profile."""
+
+    duration: float
+    source: str
+    cycle: SpeedCycle | None = None
+    profile: Profile | None = None
+    scale: float = 1.0
+    start: float = 0.0
+
+    def describe(self) -> str:
+        offset = f" from {self.start:g} s" if self.start else ""
+        return f"drive {self.source}{offset} for {self.duration:g} s"
+
+
+@dataclass(frozen=True)
+class ChargeCommand:
+    """Constant current (optionally CC-CV) or constant power, for at most `duration`."""
+
+    duration: float
+    amps: float | None = None
+    kilowatts: float | None = None          # into the preset's whole pack
+    until_cell_volts: float | None = None
+    cutoff_amps: float = 0.0
+    follow_bms_limit: bool = True
+
+    def describe(self) -> str:
+        what = (f"{self.amps:g} A" if self.amps is not None else f"{self.kilowatts:g} kW")
+        if self.until_cell_volts is not None:
+            what += f", CV at {self.until_cell_volts:g} V per cell"
+        return f"charge at {what} for up to {self.duration:g} s"
+
+
+@dataclass(frozen=True)
 class CompiledStep:
     number: int
     name: str
@@ -145,6 +198,8 @@ class CompiledStep:
     can: CanCommand | None = None
     fault: FaultCommand | None = None
     wait_until: WaitCondition | None = None
+    drive: DriveCommand | None = None
+    charge: ChargeCommand | None = None
     checks: tuple[Check, ...] = ()
 
     @property
@@ -155,7 +210,9 @@ class CompiledStep:
     def busy_seconds(self) -> float:
         """How long the step's own action runs after it starts."""
         return (self.ramp_seconds or self.hold_seconds
-                or (self.profile.duration if self.profile else 0.0) or 0.0)
+                or (self.profile.duration if self.profile else 0.0)
+                or (self.drive.duration if self.drive else 0.0)
+                or (self.charge.duration if self.charge else 0.0) or 0.0)
 
     def describe(self) -> str:
         if self.request_state is not None:
@@ -170,6 +227,10 @@ class CompiledStep:
             return self.wait_until.describe()
         if self.profile is not None:
             return self.profile.describe()
+        if self.drive is not None:
+            return self.drive.describe()
+        if self.charge is not None:
+            return self.charge.describe()
         what = "; ".join(c.describe() for c in self.changes)
         if self.ramp_seconds is not None:
             return f"ramp to {what} over {self.ramp_seconds:g} s"
@@ -190,6 +251,7 @@ class Scenario:
     setup_changes: tuple[OutputChange, ...] = ()
     setup_request: str | None = None
     wait_until: WaitCondition | None = None
+    plant: PlantConfig | None = None
     steps: tuple[CompiledStep, ...] = field(default_factory=tuple)
 
     @property

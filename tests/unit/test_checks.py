@@ -123,3 +123,67 @@ def test_cycle_time_flags_a_missing_frame() -> None:
     store = store_with("BMS_Status.BMS_State", [(t, 1) for t in gap])
     assert not checks.CycleTime("BMS_Status", "BMS_Status.BMS_State", False, 0.05, 50, 0.0, 1.0,
                                 "s", None).evaluate(store, T0, T0).passed
+
+
+# --- follows: the BMS against the plant's truth ---------------------------------------------
+
+def _soc_store(reported: list[tuple[float, float]], truth: list[tuple[float, float]]
+               ) -> tuple[SignalStore, object]:
+    target = PROFILE.resolve("soc")
+    store = store_with(target.series_name, [(t, v / target.factor) for t, v in reported])
+    for t, v in truth:
+        store.series("plant.soc").append(T0 + t, v)
+    return store, target
+
+
+def test_follows_passes_within_tolerance_and_measures_the_worst_error() -> None:
+    store, target = _soc_store([(0.5, 50.0), (1.0, 50.4), (1.5, 49.8)],
+                               [(0.0, 50.0), (1.0, 50.1), (1.4, 50.0)])
+    check = checks.Follows(target, "plant.soc", "%", 0.5, None, 0.0, 0.0, 2.0, "step 1", 3)
+    outcome = check.evaluate(store, T0, T0)
+    assert outcome.passed
+    (m,) = outcome.measurements
+    assert m.value == pytest.approx(0.3) and m.high == 0.5   # 50.4 vs 50.1 at t=1.0
+    assert "3 frames compared" in outcome.seen
+
+
+def test_follows_fails_beyond_tolerance() -> None:
+    store, target = _soc_store([(0.5, 50.0), (1.0, 52.0)], [(0.0, 50.0)])
+    outcome = checks.Follows(target, "plant.soc", "%", 1.0, None, 0.0, 0.0, 2.0, "step 1",
+                             None).evaluate(store, T0, T0)
+    assert not outcome.passed
+    assert "error +2 %" in outcome.seen and "at t=1.000 s" in outcome.seen
+
+
+def test_follows_lag_accepts_a_value_the_truth_had_a_moment_before() -> None:
+    # the truth steps from 0 to 100 A at t=1.0; the BMS reports 0 A at t=1.2 (old news)
+    target = PROFILE.resolve("pack_current")
+    store = store_with(target.series_name, [(1.2, 0.0 / target.factor)])
+    for t, v in [(0.0, 0.0), (1.0, 100.0)]:
+        store.series("plant.current").append(T0 + t, v)
+    strict = checks.Follows(target, "plant.current", "A", 2.0, None, 0.0, 0.0, 2.0, "s", None)
+    lagged = checks.Follows(target, "plant.current", "A", 2.0, None, 0.3, 0.0, 2.0, "s", None)
+    assert not strict.evaluate(store, T0, T0).passed
+    assert lagged.evaluate(store, T0, T0).passed
+
+
+def test_follows_change_tolerance_catches_a_wrong_rate() -> None:
+    # true SOC rises 1.0 %; a BMS counting 5 % too fast reports 1.05 %
+    truth = [(0.0, 50.0), (10.0, 51.0)]
+    good, target = _soc_store([(0.1, 50.0), (10.1, 51.0)], truth)
+    fast, _ = _soc_store([(0.1, 50.0), (10.1, 51.05)], truth)
+    check = checks.Follows(target, "plant.soc", "%", 1.0, 2.5, 0.0, 0.0, 11.0, "step 1", None)
+    ok = check.evaluate(good, T0, T0)
+    assert ok.passed and ok.measurements[1].value == pytest.approx(0.0, abs=1e-6)
+    bad = check.evaluate(fast, T0, T0)
+    assert not bad.passed
+    assert bad.measurements[1].value == pytest.approx(5.0, rel=1e-3)
+    assert "(5.00 % off)" in bad.seen
+
+
+def test_follows_without_truth_or_change_is_not_a_pass() -> None:
+    store, target = _soc_store([(0.5, 50.0), (1.0, 50.0)], [])
+    check = checks.Follows(target, "plant.soc", "%", 1.0, 2.5, 0.0, 0.0, 2.0, "step 1", None)
+    outcome = check.evaluate(store, T0, T0)
+    assert not outcome.passed
+    assert "nothing to compare" in outcome.seen and "change not judged" in outcome.seen

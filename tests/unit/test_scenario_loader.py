@@ -149,3 +149,57 @@ def test_check_needs_exactly_one_kind(tmp_path: Path, ctx: ScenarioContext) -> N
         steps: [{at_seconds: 0, expect: [{role: state, within_seconds: 1}]}]
         """)
     assert "steps[1].expect[1]: a check has exactly one of becomes, stays, never" in message
+
+
+# --- plant scenarios --------------------------------------------------------------------------
+
+PLANT = """\
+    scenario: plant
+    plant: {preset: city_bus, initial_soc_percent: 60, weak_cell: {cell: 3, capacity_percent: 50}}
+    steps:
+"""
+
+
+def test_plant_drive_and_charge_compile(tmp_path: Path, ctx: ScenarioContext) -> None:
+    (s,) = load(tmp_path, ctx, PLANT + """\
+          - at_seconds: 0
+            drive: {cycle: udds, start_seconds: 10, duration_seconds: 30}
+          - after_seconds: 30
+            charge: {amps: "80 A", until_cell_volts: "4150 mV", cutoff_amps: 5,
+                     duration_seconds: 20}
+            expect:
+              - {role: soc, follows: plant.soc, tolerance: 2 %, change_tolerance_percent: 3,
+                 for_seconds: 20}
+    """)
+    assert s.plant.initial_soc == pytest.approx(0.6) and s.plant.weak_cell == (3, 0.5)
+    drive, charge = s.steps
+    assert drive.drive.cycle.duration == pytest.approx(1369.0) and drive.drive.start == 10
+    assert drive.busy_seconds == 30 and "drive udds from 10 s for 30 s" in drive.describe()
+    assert charge.charge.amps == 80 and charge.charge.until_cell_volts == pytest.approx(4.15)
+    (check,) = charge.checks
+    assert isinstance(check, checks.Follows) and check.change_tolerance == 3
+    assert s.duration == pytest.approx(50.0)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("scenario: x\nsteps:\n  - {at_seconds: 0, drive: {cycle: udds, duration_seconds: 5}}\n",
+     "add a plant: block"),
+    (PLANT + "      - {at_seconds: 0, drive: {cycle: udd, duration_seconds: 5}}\n",
+     "unknown speed cycle 'udd' (did you mean 'udds'?)"),
+    (PLANT + "      - {at_seconds: 0, set: {cell_volts: {all: 3.7}}}\n",
+     "the plant drives cell_volts in this scenario"),
+    (PLANT + "      - {at_seconds: 0, charge: {amps: 900, duration_seconds: 5}}\n",
+     "charge current"),
+    (PLANT.replace("city_bus", "city_buss") + "      - {at_seconds: 0}\n",
+     "unknown pack preset 'city_buss'"),
+    (PLANT.replace("cell: 3", "cell: 17") + "      - {at_seconds: 0}\n",
+     "cell 17 does not exist"),
+    (PLANT.replace("city_bus", "grid_string")
+     + "      - {at_seconds: 0, drive: {cycle: udds, duration_seconds: 5}}\n",
+     "has no vehicle"),
+])
+def test_plant_mistakes_are_one_line_errors(tmp_path: Path, ctx: ScenarioContext, text: str,
+                                            message: str) -> None:
+    text_error = error(tmp_path, ctx, text)
+    assert message in text_error and "s.yaml:" in text_error
+    assert "\n" not in text_error
