@@ -6,8 +6,13 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from conftest import HilRun
+
 
 REPO = Path(__file__).resolve().parents[2]
 OV_SCENARIO = "scenarios/protection/cell_over_voltage.yaml"
@@ -19,9 +24,9 @@ def hil(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.e2e
-def test_scenarios_pass_and_write_reports(tmp_path: Path) -> None:
+def test_scenarios_pass_and_write_reports(good_run: HilRun) -> None:
     # the whole shipped suite is `make demo` (also run by .ci/run); a sample keeps this short
-    run = hil("run", OV_SCENARIO, "scenarios/sensors/", "--report-dir", str(tmp_path))
+    run, tmp_path = good_run.process, good_run.report_dir
     assert run.returncode == 0, run.stdout[-3000:]
     assert (tmp_path / "report.html").stat().st_size > 1000
     suite = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite")
@@ -34,8 +39,8 @@ def test_scenarios_pass_and_write_reports(tmp_path: Path) -> None:
 
 
 @pytest.mark.e2e
-def test_slow_ov_defect_fails_the_ov_scenario_readably(tmp_path: Path) -> None:
-    run = hil("run", OV_SCENARIO, "--bms-defect", "slow-ov", "--report-dir", str(tmp_path))
+def test_slow_ov_defect_fails_the_ov_scenario_readably(slow_ov_run: HilRun) -> None:
+    run = slow_ov_run.process
     assert run.returncode == 1, run.stdout[-3000:]
     out = run.stdout
     assert "FAIL  fault.over_voltage (BMS_Faults.Fault_CellOverVoltage) becomes ACTIVE within " \

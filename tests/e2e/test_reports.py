@@ -6,16 +6,19 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from hil.report.compare import compare as do_compare
 from hil.report.history import History
 
+if TYPE_CHECKING:
+    from conftest import HilRun
+
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
-OV = "scenarios/protection/cell_over_voltage.yaml"
 
 
 def hil(*args: str) -> subprocess.CompletedProcess[str]:
@@ -23,14 +26,13 @@ def hil(*args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=600)
 
 
-def test_comparison_flags_exactly_the_slowed_reaction(tmp_path: Path) -> None:
-    history = tmp_path / "history.sqlite"
-    good = hil("run", OV, "--report-dir", str(tmp_path / "good"), "--",
-               "--hil-history", str(history))
-    assert good.returncode == 0, good.stdout[-3000:]
-    bad = hil("run", OV, "--bms-defect", "slow-ov", "--report-dir", str(tmp_path / "bad"), "--",
-              "--hil-history", str(history))
-    assert bad.returncode == 1, bad.stdout[-3000:]
+def test_comparison_flags_exactly_the_slowed_reaction(tmp_path: Path, good_run: HilRun,
+                                                      slow_ov_run: HilRun) -> None:
+    # good_run: OV + sensor scenarios; slow_ov_run: OV only, with the slow-ov defect
+    history = good_run.history
+    assert good_run.process.returncode == 0, good_run.stdout[-3000:]
+    assert slow_ov_run.process.returncode == 1, slow_ov_run.stdout[-3000:]
+    bad_dir = slow_ov_run.report_dir
 
     runs = History(history).runs()
     assert len(runs) == 2
@@ -52,15 +54,15 @@ def test_comparison_flags_exactly_the_slowed_reaction(tmp_path: Path) -> None:
                                                            history_db.find("-1").tests}
 
     # evidence: JUnit suite properties carry the manifest, the HTML report stays small
-    suite = ET.parse(tmp_path / "bad" / "junit.xml").getroot().find("testsuite")
+    suite = ET.parse(bad_dir / "junit.xml").getroot().find("testsuite")
     assert suite is not None
     props = {p.get("name"): p.get("value") for p in suite.find("properties") or []}
     assert props["hil.defects"] == "slow-ov" and props["hil.firmware_version"] == "1.4.2"
-    html_size = (tmp_path / "bad" / "report.html").stat().st_size
+    html_size = (bad_dir / "report.html").stat().st_size
     tests = int(suite.get("tests", 1))
     assert html_size / tests * 100 < 5_000_000, f"{html_size} bytes for {tests} tests"
-    assert list((tmp_path / "bad" / "logs").glob("*.png"))
-    assert list((tmp_path / "bad" / "logs").glob("*.csv"))
+    assert list((bad_dir / "logs").glob("*.png"))
+    assert list((bad_dir / "logs").glob("*.csv"))
 
     trend = hil("report", "trend", "--history", str(history), "--output",
                 str(tmp_path / "trend.html"))
