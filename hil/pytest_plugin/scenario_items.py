@@ -7,6 +7,7 @@ one `ScenarioItem` per scenario it defines.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from hil.scenario.model import Scenario
 from hil.scenario.report import render
 
 PROGRESS_ABOVE_SECONDS = 15.0
+PROGRESS_EVERY_SECONDS = 10.0
 
 
 def is_scenario_file(path: Path) -> bool:
@@ -53,6 +55,7 @@ class ScenarioItem(pytest.Item):
         super().__init__(**kwargs)
         self.scenario = scenario
         self.result: RunResult | None = None
+        self._progress_shown = 0
         for tag in scenario.tags:  # tags select scenarios with -m, like markers
             self.config.addinivalue_line("markers", f"{tag}: scenario tag")
             self.add_marker(tag)
@@ -78,15 +81,22 @@ class ScenarioItem(pytest.Item):
             raise ScenarioFailed(self.result)
 
     def _progress(self, elapsed: float, total: float) -> None:
-        """Long scenarios show where they are: elapsed / expected seconds."""
+        """Long scenarios show where they are: a line every PROGRESS_EVERY_SECONDS (whole
+        lines, so CI logs read well and pytest's own columns stay aligned)."""
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is None or self.config.get_verbosity() < 0:
             return
+        step = int(elapsed // PROGRESS_EVERY_SECONDS)
+        if step <= self._progress_shown:
+            return
+        self._progress_shown = step
         remaining = max(0.0, total - elapsed)
-        reporter.write(f"\r  {self.scenario.name}: {elapsed:5.0f} s elapsed, "
-                       f"~{remaining:4.0f} s remaining ")
-        if elapsed >= total:
-            reporter.write("\n")
+        capture = self.config.pluginmanager.get_plugin("capturemanager")
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            if step == 1:
+                reporter.write("\n")
+            reporter.write_line(f"    {self.scenario.name}: {elapsed:4.0f} s elapsed, "
+                                f"~{remaining:4.0f} s remaining")
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> str:

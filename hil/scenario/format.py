@@ -75,8 +75,9 @@ class DriveAction(StrictModel):
         default=None, description="shipped speed cycle (udds, us06, wmtc_all, NREL13) or a "
                                   "FASTSim-format CSV relative to the scenario file")
     current_csv: str | None = pydantic.Field(
-        default=None, description="PyBaMM-format current or power profile (CSV), relative to "
-                                  "the scenario file; > 0 discharges")
+        default=None, description="PyBaMM-format profile (CSV) relative to the scenario file, "
+                                  "> 0 discharges: a current is what the BMS sees, a power "
+                                  "is the preset's whole pack")
     scale: float = pydantic.Field(default=1.0, gt=0,
                                   description="for current_csv: pack current = scale * file")
     start_seconds: Seconds = pydantic.Field(default=0.0,

@@ -151,3 +151,31 @@ def test_unchanged_outputs_are_not_rewritten() -> None:
     plant.tick(now=0.01)
     plant.tick(now=0.02)
     assert rig.cells.writes == writes  # at rest nothing moves
+
+
+def test_current_profile_is_the_dut_current(tmp_path: Path) -> None:
+    from hil.plant import read_pybamm_profile
+    path = tmp_path / "steps.csv"
+    path.write_text("# Time [s], Current [A]\n0, 20\n10, 20\n10.001, -5\n20, -5\n")
+    rig = FakeRig()
+    rig.close_contactors()
+    plant = loop(rig)
+    profile = read_pybamm_profile(path).scaled(2.0)
+    plant.drive(DriveCommand(20.0, "steps.csv", profile=profile), now=0.0)
+    plant.tick(now=5.0)
+    assert rig.current.amps == pytest.approx(40.0)
+    plant.tick(now=15.0)
+    assert rig.current.amps == pytest.approx(-10.0)
+
+
+def test_constant_power_charge_is_the_section_share_of_the_pack_power() -> None:
+    rig = FakeRig()
+    rig.close_contactors()
+    plant = loop(rig)
+    preset = pack_preset("city_bus")
+    plant.charge(ChargeCommand(60.0, kilowatts=100.0, follow_bms_limit=False), now=0.0)
+    plant.tick(now=0.01)
+    # 100 kW into 200 series groups of 560 Ah; this section: 16 groups of 100 Ah
+    section_watts = 100e3 * 16 / preset.cells_series * 100 / preset.capacity_ah
+    watts = -rig.current.amps * plant.pack.pack_volts
+    assert watts == pytest.approx(section_watts, rel=2e-3)
