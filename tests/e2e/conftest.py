@@ -2,31 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-OV_SCENARIO = "scenarios/protection/cell_over_voltage.yaml"
-
-
-@dataclass(frozen=True)
-class HilRun:
-    process: subprocess.CompletedProcess[str]
-    report_dir: Path
-    history: Path
-
-    @property
-    def stdout(self) -> str:
-        return self.process.stdout
-
-
-def run_hil(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hil.cli", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=600)
+from hil_runs import OV_SCENARIO, HilRun, run_hil
 
 
 @pytest.fixture(scope="session")

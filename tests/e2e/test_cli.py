@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from conftest import HilRun
+    from hil_runs import HilRun
 
 
 REPO = Path(__file__).resolve().parents[2]

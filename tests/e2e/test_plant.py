@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import run_hil
+from hil_runs import run_hil
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,7 @@ from hil.report.compare import compare as do_compare
 from hil.report.history import History
 
 if TYPE_CHECKING:
-    from conftest import HilRun
+    from hil_runs import HilRun
 
 pytestmark = pytest.mark.e2e
 
