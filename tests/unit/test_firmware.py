@@ -470,6 +470,34 @@ def test_soc_is_estimated_again_after_a_rest() -> None:
     assert bench.bms.soc_percent == pytest.approx(80.0, abs=0.5)
 
 
+def _relax_after_a_charge(bench: Bench, seconds: float) -> None:
+    """Cells relaxing toward the OCV of 80 % (3.937 V) from 60 mV of polarisation, tau 30 s."""
+    start = bench.now
+    while bench.now - start < seconds:
+        bench.snap = snapshot(cells=3.937 + 0.060 * np.exp(-(bench.now - start) / 30.0))
+        bench.tick()
+
+
+def test_soc_waits_for_polarised_cells_to_settle() -> None:
+    bench = Bench()
+    bench.run(0.5)
+    before = bench.bms.soc_percent
+    _relax_after_a_charge(bench, 15.0)  # still relaxing at 0.1 mV/s and more: not settled
+    assert bench.bms.soc_percent == pytest.approx(before, abs=0.01)
+    # 0.5 mV within 3 s means under ~0.17 mV/s: 5 mV of polarisation left, about 80 s in
+    _relax_after_a_charge(bench, 90.0)
+    assert bench.bms.soc_percent == pytest.approx(80.0, abs=1.0)
+
+
+def test_soc_rest_unsettled_defect_reads_the_polarised_voltage() -> None:
+    params, flags = defects.apply(PARAMS, defects.resolve(["soc-rest-unsettled"]))
+    bench = Bench(params, flags)
+    bench.run(0.5)
+    _relax_after_a_charge(bench, PARAMS.soc.rest_seconds + 0.5)
+    # about 54 mV above the OCV of 80 %: the 85-90 % rows of the table
+    assert bench.bms.soc_percent > 85.0
+
+
 def test_soc_rest_ignored_defect_keeps_counting() -> None:
     params, flags = defects.apply(PARAMS, defects.resolve(["soc-rest-ignored"]))
     bench = Bench(params, flags)

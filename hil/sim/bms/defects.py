@@ -115,6 +115,10 @@ _register("balancing-in-drive", "balancing is also allowed in DRIVE",
           lambda p: p.model_copy(update={"balancing": p.balancing.model_copy(
               update={"allowed_states": [*p.balancing.allowed_states, "DRIVE"]})}),
           caught_by=["scenarios/balancing/not_in_drive.yaml"])
+_register("soc-rest-unsettled",
+          "SOC is re-estimated from OCV as soon as the rest time is over, from polarised cells",
+          flags=["soc_rest_unsettled"],
+          caught_by=["scenarios/plant/rest_after_charge.yaml"])
 _register("soc-rest-ignored", "SOC is never estimated again from OCV after a rest",
           flags=["soc_rest_ignored"], caught_by=["scenarios/soc/after_rest.yaml"])
 _register("soc-capacity-error",

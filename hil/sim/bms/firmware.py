@@ -153,6 +153,8 @@ class ReferenceBms:
         self.soc_initialised = False
         self._rest_since: float | None = now  # the pack rested while the BMS was off
         self._rest_estimated = False
+        self._settle_volts: float | None = None  # mean cell voltage the settling is judged by
+        self._settle_since = now
 
         self.state = State.INIT
         self.request = Request.STANDBY
@@ -258,16 +260,22 @@ class ReferenceBms:
         self.soc_percent -= self.current_amps * dt / capacity_as * 100.0
         self.soc_percent = float(min(100.0, max(0.0, self.soc_percent)))
         # Coulomb counting drifts; after a rest the cells sit at their open-circuit voltage,
-        # so the SOC is estimated again from it, once per rest.
+        # so the SOC is estimated again from it, once per rest, but only once the cells have
+        # relaxed: right after a load their voltage still carries the polarisation.
+        mean_volts = float(np.mean(self.cell_volts))
+        if self._settle_volts is None or abs(mean_volts - self._settle_volts) > soc.settled_volts:
+            self._settle_volts, self._settle_since = mean_volts, now
+        settled = ("soc_rest_unsettled" in self.flags
+                   or now - self._settle_since >= soc.settled_seconds)
         if not resting:
             self._rest_since = None
             self._rest_estimated = False
         elif self._rest_since is None:
             self._rest_since = now
         elif (not self._rest_estimated and now - self._rest_since >= soc.rest_seconds
-              and "soc_rest_ignored" not in self.flags
+              and settled and "soc_rest_ignored" not in self.flags
               and np.all(self.cell_volts > self.p.afe.open_wire_below_volts)):
-            self.soc_percent = self.soc_from_ocv(float(np.mean(self.cell_volts)))
+            self.soc_percent = self.soc_from_ocv(mean_volts)
             self._rest_estimated = True
 
     def soc_from_ocv(self, volts: float) -> float:

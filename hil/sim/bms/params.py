@@ -64,6 +64,8 @@ class Soc(StrictModel):
     soh_percent: float = pydantic.Field(gt=0, le=127.5)
     rest_below_amps: float = pydantic.Field(ge=0)
     rest_seconds: float = pydantic.Field(gt=0)
+    settled_volts: float = pydantic.Field(default=0.0005, gt=0)
+    settled_seconds: float = pydantic.Field(default=3.0, ge=0)
     ocv_table: list[tuple[float, float]] = pydantic.Field(min_length=2)
 
     @pydantic.field_validator("ocv_table")
