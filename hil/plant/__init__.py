@@ -2,11 +2,11 @@
 
 A self-contained library: nothing here talks to the rig. A typical loop::
 
-    from hil.plant import pack_preset, read_fastsim_cycle, vehicle
+    from hil.plant import builtin_cycle, pack_preset, vehicle
 
     preset = pack_preset("city_bus")
     pack = preset.build(seed=1, initial_soc=0.9)
-    bus, cycle = vehicle("city_bus"), read_fastsim_cycle("udds.csv")
+    bus, cycle = vehicle("city_bus"), builtin_cycle("udds")  # or read_fastsim_cycle(path)
     t, dt = 0.0, 0.01
     while t < cycle.duration:
         speed, accel, grade = cycle.at(t)
@@ -14,7 +14,8 @@ A self-contained library: nothing here talks to the rig. A typical loop::
         t += dt
     pack.cell_volts, pack.temperatures, pack.soc   # what the emulator drives and checks use
 
-Current is positive when the pack discharges, everywhere in this package.
+Current is positive when the pack discharges, everywhere in this package. On a rig, scenarios
+run the plant through `hil.scenario.plant_loop` (a `plant:` block in the scenario file).
 """
 
 from hil.plant.cycles import (
