@@ -82,6 +82,10 @@ def _parser() -> argparse.ArgumentParser:
 
     report_commands.add_parser(sub)
 
+    plant = sub.add_parser("plant", help="list the plant's pack presets, vehicles, speed cycles "
+                                         "and cell sets")
+    plant.set_defaults(handler=_plant)
+
     cal = sub.add_parser("calibrate", help="fit gain and offset of every cell channel")
     cal.add_argument("--rig", default=DEFAULT_RIG)
     cal.add_argument("--points", type=int, default=5, help="voltages per channel (>= 2)")
@@ -91,6 +95,13 @@ def _parser() -> argparse.ArgumentParser:
                      help="calibration file to write (default: the one the rig file names)")
     cal.set_defaults(handler=_calibrate)
     return parser
+
+
+def _plant(args: argparse.Namespace) -> int:
+    from hil.plant.catalog import catalog
+
+    print(catalog())
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -219,7 +219,8 @@ class PlantLoop:
         now = time.monotonic() if now is None else now
         dt = now - (self._last_tick if self._last_tick is not None else now)
         self._last_tick = now
-        self.longest_gap = max(self.longest_gap, dt)
+        if self.ticks:  # the first tick follows the setup (power cycle, waits), not a tick
+            self.longest_gap = max(self.longest_gap, dt)
         bleed = self.balancing()
         self.pack.step(dt, self._amps, bleed)
         demand = self._demand(now, dt)
