@@ -39,6 +39,7 @@ from hil.scenario.model import (
     WaitCondition,
 )
 from hil.scenario.params import SubstitutionError, substitute, substitute_tree
+from hil.scenario.plant_loop import dut_cell
 from hil.yamlfile import YamlDoc, did_you_mean, load_yaml, validate
 
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:\.\.|-)\s*(\d+)\s*$")
@@ -408,6 +409,10 @@ class _Compiler:
             pack_preset(raw.preset)
         except HilError as err:
             raise self.error(str(err), (*loc, "preset")) from None
+        try:
+            dut_cell(self.ctx.profile)
+        except (HilError, ValueError) as err:
+            raise self.error(f"the DUT profile's pack: cell: {err}", loc) from None
         weak = None
         if raw.weak_cell is not None:
             self._select(raw.weak_cell.cell, self.ctx.cell_count, "cell",

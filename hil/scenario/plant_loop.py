@@ -35,7 +35,7 @@ from hil.plant import (
     power_to_amps,
     vehicle,
 )
-from hil.plant.params import BUILTIN_FILES, CellParams
+from hil.plant.params import CellParams
 from hil.profile import Profile, Target
 from hil.rig.rig import Rig
 from hil.scenario.model import ChargeCommand, DriveCommand, PlantConfig
@@ -53,10 +53,10 @@ def dut_cell(profile: Profile) -> CellParams:
     spec = profile.spec.pack
     if spec is None:
         raise HilError(f"the DUT profile {profile.path.name} has no pack: section")
-    if spec.cell in BUILTIN_FILES:
-        cell = builtin_cell_params(spec.cell)
-    else:
+    if "/" in spec.cell or spec.cell.endswith((".yaml", ".yml")):
         cell = load_cell_params(profile.path.parent / spec.cell)
+    else:  # a built-in set: an unknown name gets a "did you mean"
+        cell = builtin_cell_params(spec.cell)
     return cell.with_capacity(spec.capacity_ah)
 
 

@@ -203,3 +203,17 @@ def test_plant_mistakes_are_one_line_errors(tmp_path: Path, ctx: ScenarioContext
     text_error = error(tmp_path, ctx, text)
     assert message in text_error and "s.yaml:" in text_error
     assert "\n" not in text_error
+
+
+def test_plant_needs_a_loadable_cell_in_the_dut_profile(tmp_path: Path,
+                                                        ctx: ScenarioContext) -> None:
+    text = (REPO / "dbc" / "bms.profile.yaml").read_text()
+    text = text.replace("dbc: [bms.dbc]", f"dbc: [{REPO / 'dbc' / 'bms.dbc'}]")
+    text = text.replace("cell: nmc_pybamm_ecm ", "cell: nmc_pybam ")
+    profile_path = tmp_path / "profile.yaml"
+    profile_path.write_text(text)
+    other = ScenarioContext(Profile.load(profile_path), ctx.cell_count, ctx.temperature_count,
+                            ctx.ranges, ctx.output_lines)
+    message = error(tmp_path, other, PLANT + "      - {at_seconds: 0}\n")
+    assert "pack: cell" in message and "nmc_pybam" in message
+    assert "did you mean 'nmc_pybamm_ecm'" in message
