@@ -12,6 +12,7 @@ close; every check is evaluated, a failing one stops nothing.
 
 from __future__ import annotations
 
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -158,13 +159,19 @@ class _Wait(_Player):
     next_due: float
     reached: float | None = None
 
+    def __post_init__(self) -> None:
+        self._predicate = self.condition.condition.raw_predicate()
+
     def advance(self, engine: Engine, now: float) -> bool:
         target = self.condition.target
         series = engine.rig.store.series(target.series_name)
-        hit = series.first_where(self.condition.condition.raw_predicate(), self.since)
+        scanned = series.latest()  # taken first: a sample arriving during the scan is kept
+        hit = series.first_where(self._predicate, self.since)
         if hit is not None:
             self.reached = hit.time
             return True
+        if scanned is not None:  # the next poll looks only at what arrived since
+            self.since = max(self.since, math.nextafter(scanned.time, math.inf))
         if now >= self.deadline:
             seen = series.latest()
             last = target.label_of(seen.value * target.factor) if seen else "nothing"
@@ -276,9 +283,11 @@ class Engine:
         late: list[float] = []
         total = scenario.duration
         last_progress = t0_mono
+        aborted = False
+        windows_end = 0.0  # when the steps run so far are done (background players run until)
         try:
             while pending or any(not p.background for p in players) or (
-                    players and time.time() < _windows_end(scenario, result.anchors)):
+                    players and time.time() < windows_end):
                 waiting = any(isinstance(p, _Wait) for p in players)
                 step_due = (epochs[pending[0].segment] + pending[0].at
                             if pending and pending[0].segment in epochs and not waiting
@@ -293,6 +302,7 @@ class Engine:
                     step = pending.pop(0)
                     late.append(now - step_due)
                     result.anchors[step.number] = self._run_step(step, players, result)
+                    windows_end = _windows_end(scenario, result.anchors)
                 for player in list(players):
                     now = time.monotonic()
                     if now < player.next_due:
@@ -310,23 +320,27 @@ class Engine:
                 if self.progress and now - last_progress >= 1.0:
                     last_progress = now
                     self.progress(now - t0_mono, total)
+        except BaseException:  # an error, Ctrl-C or SIGTERM: judge now, do not wait
+            aborted = True
+            raise
         finally:
-            self._finish(scenario, result, late)
+            self._finish(scenario, result, late, t0_mono, wait=not aborted)
         if self.progress:
             self.progress(time.monotonic() - t0_mono, total)
 
-    def _finish(self, scenario: Scenario, result: RunResult, late: list[float]) -> None:
-        """Wait for every check window that can still close, then judge every check."""
+    def _finish(self, scenario: Scenario, result: RunResult, late: list[float],
+                t0_mono: float, wait: bool) -> None:
+        """Wait for every check window that can still close (unless the run was aborted),
+        then judge every check."""
         rig = self.rig
         anchors = result.anchors
-        if result.error is None:
+        if wait:
             end = _windows_end(scenario, anchors)
             while time.time() < end and rig.lost_reason is None:
                 time.sleep(min(0.05, max(0.0, end - time.time())))
         bms = rig.bms
-        if bms is not None and result.t0:  # the rig's own periodic frames count too
-            since = time.monotonic() - (time.time() - result.t0)
-            late.extend(lag for due, lag in list(bms.sender.lateness) if due >= since)
+        if bms is not None:  # the rig's own periodic frames count too
+            late.extend(lag for due, lag in list(bms.sender.lateness) if due >= t0_mono)
         if late:
             arr = np.array(late)
             result.lateness = Lateness(float(np.percentile(arr, 50)),
@@ -392,8 +406,7 @@ class Engine:
             wait = step.wait_until
             players.append(_Wait(wait, anchor, now + wait.within_seconds, step, now))
         elif step.drive is not None or step.charge is not None:
-            if self.plant is None:
-                raise HilError(f"{step.label}: drive and charge need the scenario's plant")
+            assert self.plant is not None  # the loader refuses drive/charge without a plant
             if step.drive is not None:
                 self.plant.drive(step.drive)
             else:
