@@ -115,6 +115,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report: pytest.TestReport = outcome.get_result()
     if not _uses_rig(item):
         return
+    if report.when == "teardown":  # a passed test can still error in teardown: keep it
+        if report.failed:
+            reporting.record_test(item.config, item, report)
+        return
     finished = report.when == "call" or (report.when == "setup" and not report.passed)
     if not finished:
         return

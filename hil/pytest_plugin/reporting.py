@@ -18,6 +18,7 @@ import csv
 import html
 import logging
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from hil.errors import HilError
 from hil.outcome import Measurement
+from hil.report.history import History, RunRecord, TestRecord
 from hil.report.manifest import integrity_summary, live_manifest, now_utc, static_manifest
 from hil.report.plots import PlotSpec, render_png
 from hil.rig.rig import evidence_path
@@ -49,7 +52,7 @@ class RunReport:
     manifest: dict[str, str] = field(default_factory=dict)
     trustworthy: bool = True
     integrity: str = ""
-    tests: list[Any] = field(default_factory=list)  # hil.report.history.TestRecord
+    tests: list[TestRecord] = field(default_factory=list)
     used_rig: bool = False
 
 
@@ -208,17 +211,15 @@ def _append_history(config: pytest.Config, report: RunReport) -> None:
     path = config.getoption("hil_history")
     if not path or path == "none":
         return
-    try:
-        from hil.report.history import History, RunRecord
-    except ImportError:
-        log.warning("results history not available")
-        return
     stamp = report.started.replace(":", "").replace("-", "")
     run_id = f"{stamp}-{os.getpid()}-{time.time_ns() % 10**6:06d}"
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    History(Path(path)).add_run(RunRecord(run_id=run_id, started=report.started,
-                                          finished=report.manifest.get("finished", now_utc()),
-                                          manifest=dict(report.manifest), tests=report.tests))
+    try:
+        History(Path(path)).add_run(RunRecord(
+            run_id=run_id, started=report.started,
+            finished=report.manifest.get("finished", now_utc()),
+            manifest=dict(report.manifest), tests=report.tests))
+    except (HilError, OSError) as err:  # the run's own reports must still be written
+        print(f"\nhil: the results history was not written: {err}", file=sys.stderr)
 
 
 def record_test(config: pytest.Config, item: pytest.Item, report: pytest.TestReport) -> None:
@@ -226,16 +227,13 @@ def record_test(config: pytest.Config, item: pytest.Item, report: pytest.TestRep
     run = config.stash.get(REPORTING_KEY, None)
     if run is None:
         return
-    try:
-        from hil.report.history import TestRecord
-    except ImportError:
-        return
     outcome = report.outcome
     if report.when != "call" and report.outcome == "failed":
         outcome = "error"
     run.tests.append(TestRecord(test_id=item.nodeid, outcome=outcome,
                                 duration_seconds=report.duration,
-                                measurements=list(measurements_of(item))))
+                                measurements=[] if report.when == "teardown"  # kept at call
+                                else list(measurements_of(item))))
 
 
 def summary_html(report: RunReport) -> list[str]:

@@ -234,3 +234,23 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
 
 def test_test_record_is_not_collected_by_pytest() -> None:
     assert TestRecord.__test__ is False
+
+
+@pytest.mark.parametrize("make_bad", [
+    lambda d: (d / "text.txt").write_text("not a database") and d / "text.txt",
+    lambda d: (d / "file").write_text("x") and d / "file" / "history.sqlite",
+])
+def test_an_unwritable_history_warns_and_lets_the_reports_be_written(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], make_bad) -> None:
+    from hil.pytest_plugin import reporting
+
+    bad = make_bad(tmp_path)
+
+    class Config:
+        def getoption(self, name: str) -> str:
+            return str(bad)
+
+    run = reporting.RunReport(started="2026-11-26T00:00:00Z",
+                              manifest={"finished": "2026-11-26T00:01:00Z"})
+    reporting._append_history(Config(), run)  # type: ignore[arg-type]  # no exception
+    assert "the results history was not written" in capsys.readouterr().err
