@@ -341,7 +341,7 @@ class Step(StrictModel):
     def _timing_and_action(self) -> Step:
         if (self.at_seconds is None) == (self.after_seconds is None):
             raise ValueError("give exactly one of at_seconds or after_seconds")
-        actions = [a for a in ACTIONS if getattr(self, a) is not None]
+        actions = [a for a in ACTIONS if getattr(self, a) not in (None, False)]
         if len(actions) > 1:
             raise ValueError(f"a step does one thing; this one has {' and '.join(actions)}")
         return self

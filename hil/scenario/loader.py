@@ -348,8 +348,12 @@ class _Compiler:
         if not path.is_file():
             raise self.error(f"CSV file {raw.csv!r} not found (relative to "
                              f"{self.doc.path.parent})", (*loc, "csv"))
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            rows = [r for r in csv.reader(fh) if r and not r[0].lstrip().startswith("#")]
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as fh:
+                rows = [r for r in csv.reader(fh) if r and not r[0].lstrip().startswith("#")]
+        except (OSError, UnicodeDecodeError, csv.Error) as err:
+            raise self.error(f"cannot read {path.name} as UTF-8 CSV: {err}",
+                             (*loc, "csv")) from None
         header: list[str] | None = None
         if rows and not _numeric(rows[0]):
             header, rows = [h.strip() for h in rows[0]], rows[1:]
@@ -381,9 +385,14 @@ class _Compiler:
             raise self.error(f"{path.name}: time must increase from row to row", (*loc, "csv"))
         start = times[0]
         times = [t - start for t in times]
-        if raw.duration_seconds is not None:
-            keep = [i for i, t in enumerate(times) if t <= raw.duration_seconds]
-            times, values = [times[i] for i in keep], [values[i] for i in keep]
+        if raw.duration_seconds is not None and raw.duration_seconds < times[-1]:
+            # cut at the duration itself, with the value the play would have there
+            end = raw.duration_seconds
+            cut = ProfilePlay("current", tuple(times), tuple(values),
+                              interpolate=raw.interpolate).value_at(end)
+            keep = [i for i, t in enumerate(times) if t < end]
+            times = [times[i] for i in keep] + [end]
+            values = [values[i] for i in keep] + [cut]
         kind, limits, channels = {
             "current_amps": ("current", self.ctx.ranges["current_amps"], ()),
             "cell_volts": ("cells", self.ctx.ranges["cell_volts"], tuple(self._select(
@@ -576,7 +585,9 @@ class _Compiler:
 
     def _target_quantity(self, target: Target, text: str, loc: Loc) -> float:
         match = _QUANTITY.match(text)
-        assert match
+        if not match:
+            raise self.error(f"expected a number (or one with a unit, like '4.2 V'), got "
+                             f"{text!r}", loc)
         if match.group(2) and not target.unit:
             raise self.error(f"{target.describe()} has no unit; write a plain number, not "
                              f"{text!r}", loc)

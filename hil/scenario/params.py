@@ -129,6 +129,9 @@ def substitute_tree(data: Any, namespace: Namespace, on_error: Callable[[str, tu
                     raise on_error(str(err), (*loc, key)) from None
                 if isinstance(new_key, float) and new_key.is_integer():
                     new_key = int(new_key)
+                if not isinstance(new_key, str | int | float):
+                    raise on_error(f"{key!r} must become a number or a name, not "
+                                   f"{type(new_key).__name__} {new_key!r}", (*loc, key))
             out[new_key] = substitute_tree(value, namespace, on_error, (*loc, key))
         return out
     return data

@@ -217,3 +217,40 @@ def test_plant_needs_a_loadable_cell_in_the_dut_profile(tmp_path: Path,
     message = error(tmp_path, other, PLANT + "      - {at_seconds: 0}\n")
     assert "pack: cell" in message and "nmc_pybam" in message
     assert "did you mean 'nmc_pybamm_ecm'" in message
+
+
+def test_profile_duration_cuts_at_the_duration(tmp_path: Path, ctx: ScenarioContext) -> None:
+    (tmp_path / "p.csv").write_text("0,0\n10,100\n")
+    (s,) = load(tmp_path, ctx, """\
+        scenario: cut
+        steps:
+          - {at_seconds: 0, profile: {csv: p.csv, target: current_amps, duration_seconds: 5}}
+        """)
+    play = s.steps[0].profile
+    assert play.times == (0.0, 5.0) and play.values == (0.0, 50.0)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("scenario: x\nsteps:\n  - at_seconds: 0\n    expect:\n"
+     "      - {role: max_cell_voltage, in_range: [low, 4.2], for_seconds: 1}\n",
+     "expected a number (or one with a unit, like '4.2 V'), got 'low'"),
+    ("scenario: x\nparameters: {}\nmatrix: {cells: [[1, 2]]}\nsteps:\n"
+     "  - {at_seconds: 0, set: {cell_volts: {\"${cells}\": 3.7}}}\n",
+     "must become a number or a name"),
+    ("scenario: x\nsteps:\n  - {at_seconds: 0, profile: {csv: latin.csv, "
+     "target: current_amps}}\n", "cannot read latin.csv as UTF-8 CSV"),
+])
+def test_more_mistakes_are_one_line_errors(tmp_path: Path, ctx: ScenarioContext, text: str,
+                                           message: str) -> None:
+    (tmp_path / "latin.csv").write_bytes(b"t,amps\n0,1\n1,\xe9\n")
+    text_error = error(tmp_path, ctx, text)
+    assert message in text_error and "s.yaml:" in text_error and "\n" not in text_error
+
+
+def test_fault_reset_false_is_no_action(tmp_path: Path, ctx: ScenarioContext) -> None:
+    (s,) = load(tmp_path, ctx, """\
+        scenario: x
+        steps:
+          - {at_seconds: 0, fault_reset: false, set: {current_amps: 1}}
+        """)
+    assert not s.steps[0].fault_reset and s.steps[0].changes[0].amps == 1.0
