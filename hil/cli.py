@@ -73,7 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     check = rig_sub.add_parser("check", help="self-test: every chip answers, every channel "
                                              "reads back what was set")
     check.add_argument("--rig", default=DEFAULT_RIG)
-    check.add_argument("--points", type=int, default=3, help="test voltages per channel")
+    check.add_argument("--points", type=_positive_int, default=3,
+                       help="test voltages per channel")
     check.set_defaults(handler=_rig_check)
     init = rig_sub.add_parser("init", help="store the safe state in the DACs' EEPROMs, so a "
                                            "power cycle of the HAT comes up safe")
@@ -88,13 +89,25 @@ def _parser() -> argparse.ArgumentParser:
 
     cal = sub.add_parser("calibrate", help="fit gain and offset of every cell channel")
     cal.add_argument("--rig", default=DEFAULT_RIG)
-    cal.add_argument("--points", type=int, default=5, help="voltages per channel (>= 2)")
+    cal.add_argument("--points", type=_positive_int, default=5,
+                     help="voltages per channel (>= 2)")
     cal.add_argument("--manual", action="store_true",
                      help="type in multimeter readings instead of using the read-back ADC")
     cal.add_argument("--output", type=Path, default=None,
                      help="calibration file to write (default: the one the rig file names)")
     cal.set_defaults(handler=_calibrate)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1 (argparse prints the one-line error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _plant(args: argparse.Namespace) -> int:

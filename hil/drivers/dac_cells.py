@@ -213,7 +213,7 @@ class DacCells(CellVoltageSource):
         try:
             self._load(dirty)
             self._apply(sorted(dirty))
-        except OSError as err:
+        except (OSError, DriverError) as err:  # DriverError: the AD5675R's LDAC line
             for route in self._routes.values():
                 route.forget()
             # some chips may hold the new codes in their input registers: the next update

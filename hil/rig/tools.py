@@ -131,6 +131,9 @@ def calibrate_cells(rig: Rig, points: int, measure: Measure | None = None
     for cell in cells:
         x, y = np.array(nominal[cell]), np.array(actual[cell])
         gain, offset = np.polyfit(x, y, 1)
+        if not 0.5 < gain < 2.0:
+            raise HilError(f"cell {cell}: the fitted gain {gain:.4g} is outside 0.5..2: is the "
+                           f"channel connected, and were the readings in volts?")
         fit = ChannelCalibration(gain=float(gain), offset=float(offset))
         before = float(np.max(np.abs(y - x)))
         after = float(np.max(np.abs(fit.to_nominal(y) - x)))

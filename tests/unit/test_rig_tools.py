@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from hil.drivers.dac_cells import DacCells
-from hil.errors import DriverError
+from hil.errors import DriverError, HilError
 from hil.rig import tools
 from hil.rig.rig import Rig
 from hil.sim.harness import AnalogHarness
@@ -224,3 +224,8 @@ def test_bus_devices_lists_chips_behind_unselected_switch_channels(rig: Rig) -> 
     rig.temperatures.set({1: 25.0})  # type: ignore[union-attr]  # switch 0x70 on channel 0
     pots = [d for d in bus_of(rig).devices() if isinstance(d, SimAd5272)]
     assert len(pots) == 8
+
+
+def test_a_dead_channel_or_millivolt_readings_are_a_clear_error(raw_rig: Rig) -> None:
+    with pytest.raises(HilError, match=r"cell \d+: the fitted gain .* outside 0.5..2"):
+        tools.calibrate_cells(raw_rig, points=3, measure=lambda cell, volts: 1000.0 * volts)
