@@ -123,7 +123,6 @@ class _ChannelSource(Capability):
         starts, so that a ramp is never left half-way)."""
 
     def _write_slewed(self, target: dict[int, float]) -> None:
-        self.check_writable(target)
         slew = self.limits.max_slew
         start = {i: self._commanded[i - 1] for i in target}
         steps = 1
@@ -131,6 +130,8 @@ class _ChannelSource(Capability):
             largest = max((abs(v - s) for i, v in target.items()
                            if (s := start[i]) is not None), default=0.0)
             steps = max(1, math.ceil(largest / (slew * self.slew_step_seconds)))
+        if steps > 1:  # a single write checks everything itself before the first byte
+            self.check_writable(target)
         began = time.monotonic()
         for step in range(1, steps + 1):
             if step > 1:
