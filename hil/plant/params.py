@@ -349,7 +349,13 @@ class CellParams:
 # Files
 
 
-class _TableFile(StrictModel):
+class _FileModel(StrictModel):
+    """A cell file's section: unknown keys, NaN and infinities are refused with file/line."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class _TableFile(_FileModel):
     soc: list[float] = pydantic.Field(min_length=1)
     celsius: list[float] = pydantic.Field(default=[REFERENCE_CELSIUS], min_length=1)
     values: list[list[float]]
@@ -374,7 +380,7 @@ def _table(value: float | _TableFile) -> Table:
     return value.build() if isinstance(value, _TableFile) else Table.constant(float(value))
 
 
-class _RcFile(StrictModel):
+class _RcFile(_FileModel):
     ohms: _TableOrNumber
     farads: _TableOrNumber | None = None
     seconds: _TableOrNumber | None = None
@@ -393,12 +399,12 @@ class _RcFile(StrictModel):
         return RcPair.from_farads(_table(self.ohms), _table(self.farads))
 
 
-class _HysteresisFile(StrictModel):
+class _HysteresisFile(_FileModel):
     max_volts: float = pydantic.Field(default=0.0, ge=0)
     gamma: float = pydantic.Field(default=0.0, ge=0)
 
 
-class _ThermalFile(StrictModel):
+class _ThermalFile(_FileModel):
     heat_capacity_j_per_k: float = pydantic.Field(gt=0)
     cooling_w_per_k: float = pydantic.Field(ge=0)
     coupling_w_per_k: float = pydantic.Field(default=0.0, ge=0)
@@ -406,7 +412,7 @@ class _ThermalFile(StrictModel):
     balancing_heat_share: float = pydantic.Field(default=1.0, ge=0, le=1)
 
 
-class _CellFile(StrictModel):
+class _CellFile(_FileModel):
     name: str
     chemistry: str
     source: str = ""
@@ -417,7 +423,22 @@ class _CellFile(StrictModel):
     thermal: _ThermalFile
     ocv_volts: _TableFile
     r0_ohms: _TableOrNumber
-    rc: list[_RcFile] = pydantic.Field(default_factory=list, max_length=2)
+    rc: list[_RcFile] = pydantic.Field(default_factory=list)
+
+    @pydantic.field_validator("r0_ohms")
+    @classmethod
+    def _not_negative(cls, r0: float | _TableFile) -> float | _TableFile:
+        values = np.array(r0.values if isinstance(r0, _TableFile) else [r0], float)
+        if np.any(values < 0):
+            raise ValueError(f"resistances must be >= 0, got {values.min():g}")
+        return r0
+
+    @pydantic.field_validator("rc")
+    @classmethod
+    def _at_most_two(cls, rc: list[_RcFile]) -> list[_RcFile]:
+        if len(rc) > 2:
+            raise ValueError(f"at most two RC pairs are supported, got {len(rc)}")
+        return rc
 
     @pydantic.field_validator("ocv_volts")
     @classmethod

@@ -420,7 +420,7 @@ class _Compiler:
             raise self.error(str(err), (*loc, "preset")) from None
         try:
             dut_cell(self.ctx.profile)
-        except (HilError, ValueError) as err:
+        except HilError as err:
             raise self.error(f"the DUT profile's pack: cell: {err}", loc) from None
         weak = None
         if raw.weak_cell is not None:

@@ -181,6 +181,11 @@ def test_minimal_file_with_scalars_loads(tmp_path: Path) -> None:
      "exactly one of farads"),
     ("capacity_ah: 2.0", "capacity_ah: -2.0", 3, "capacity_ah: input should be greater"),
     ("max_volts: 4.2", "max_volt: 4.2", 5, "unknown field 'max_volt' .did you mean"),
+    ("r0_ohms: 0.02", "r0_ohms: -0.02", 11, "r0_ohms: resistances must be >= 0"),
+    ("r0_ohms: 0.02", "r0_ohms: .nan", 11, "r0_ohms"),
+    ("capacity_ah: 2.0", "capacity_ah: .inf", 3, "capacity_ah: input should be a finite"),
+    ("  - {ohms: 0.01, seconds: 20.0}", "  - {ohms: 0.01, seconds: 20.0}\n" * 3, 12,
+     "rc: at most two RC pairs are supported, got 3"),
 ])
 def test_file_mistakes_name_the_line(tmp_path: Path, old: str, new: str, line: int,
                                      match: str) -> None:
