@@ -146,6 +146,8 @@ class SpeedCycle:
             raise ValueError(problem)
         for name, arr in zip(("seconds", "mps", "grade"), arrays, strict=True):
             object.__setattr__(self, name, arr)
+        # the acceleration of each interval, once: `at` runs on every plant tick
+        object.__setattr__(self, "_slopes", np.diff(arrays[1]) / np.diff(arrays[0]))
 
     @property
     def duration(self) -> float:
@@ -165,7 +167,7 @@ class SpeedCycle:
         t = _wrap(t, self.seconds[0], self.duration, loop)
         speed = np.interp(t, self.seconds, self.mps)
         grade = np.interp(t, self.seconds, self.grade)
-        slopes = np.diff(self.mps) / np.diff(self.seconds)
+        slopes = self._slopes  # type: ignore[attr-defined]
         k = np.searchsorted(self.seconds, t, side="right") - 1
         inside = (k >= 0) & (k < slopes.size)
         accel = np.where(inside, slopes[np.clip(k, 0, slopes.size - 1)], 0.0)

@@ -155,8 +155,7 @@ class DriveCommand:
     duration: float
     source: str
     cycle: SpeedCycle | None = None
-    profile: Profile | None = None
-    scale: float = 1.0
+    profile: Profile | None = None  # already scaled
     start: float = 0.0
 
     def describe(self) -> str:

@@ -28,6 +28,7 @@ from hil.plant import (
     NO_SPREAD,
     CcCvCharge,
     ConstantCurrentCharge,
+    ConstantPowerCharge,
     PackModel,
     builtin_cell_params,
     load_cell_params,
@@ -44,6 +45,7 @@ TICK_SECONDS = 0.01            # 100 Hz
 CELL_WRITE_VOLTS = 0.0005      # below one DAC step (MCP4728 at 5.12 V full scale: 1.25 mV)
 TEMPERATURE_WRITE_CELSIUS = 0.05
 CURRENT_WRITE_AMPS = 0.01
+Charger = CcCvCharge | ConstantCurrentCharge | ConstantPowerCharge
 TRUTH = ("plant.soc", "plant.current", "plant.min_cell_volts", "plant.max_cell_volts",
          "plant.max_celsius")
 
@@ -67,7 +69,7 @@ class _Source:
     start: float
     drive: DriveCommand | None = None
     charge: ChargeCommand | None = None
-    charger: CcCvCharge | ConstantCurrentCharge | None = None
+    charger: Charger | None = None
 
 
 class PlantLoop:
@@ -150,11 +152,14 @@ class PlantLoop:
         self._source = _Source(time.monotonic() if now is None else now, drive=command)
 
     def charge(self, command: ChargeCommand, now: float | None = None) -> None:
-        charger: CcCvCharge | ConstantCurrentCharge | None = None
+        charger: Charger
         if command.amps is not None and command.until_cell_volts is not None:
             charger = CcCvCharge(command.amps, command.until_cell_volts, command.cutoff_amps)
         elif command.amps is not None:
             charger = ConstantCurrentCharge(command.amps)
+        else:  # the preset's whole-pack power, this section's share of it
+            assert command.kilowatts is not None
+            charger = ConstantPowerCharge(command.kilowatts * 1e3 * self._power_share)
         self._source = _Source(time.monotonic() if now is None else now, charge=command,
                                charger=charger)
 
@@ -193,14 +198,9 @@ class PlantLoop:
         return self.pack.cells_series / self.preset.cells_series * self.current_scale
 
     def _charge_amps(self, source: _Source, dt: float) -> float:
-        command = source.charge
-        assert command is not None
-        if source.charger is not None:
-            amps = source.charger.current(self.pack, max(dt, TICK_SECONDS))
-        else:
-            assert command.kilowatts is not None
-            amps = power_to_amps(self.pack, -command.kilowatts * 1e3 * self._power_share,
-                                 TICK_SECONDS)
+        command, charger = source.charge, source.charger
+        assert command is not None and charger is not None
+        amps = charger.current(self.pack, max(dt, TICK_SECONDS))
         if command.follow_bms_limit:
             limit = self.charge_limit_amps()
             if limit is not None:
