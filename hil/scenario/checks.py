@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 from hil import units
 from hil.conditions import Condition
@@ -143,22 +144,31 @@ class Becomes(Check):
         return f"{latest.time - t0:.3f} s" if latest is not None else "the end"
 
 
-class _WindowCheck(Check):
-    """Shared parts of checks that judge every sample in a window after the step."""
+class _Windowed(Check):
+    """A check that looks at a window from `after` to `after + length` seconds after its step."""
 
-    verb = ""
-
-    def __init__(self, target: Target, condition: Condition, after: float, length: float,
-                 step_label: str, line: int | None) -> None:
+    def __init__(self, after: float, length: float, step_label: str, line: int | None) -> None:
         super().__init__(step_label, line)
-        self.target = target
-        self.condition = condition
         self.after = after
         self.length = length
 
     @property
     def window_seconds(self) -> float:
         return self.after + self.length
+
+    def _bounds(self, anchor: float) -> tuple[float, float]:
+        """The window on the epoch clock."""
+        return anchor + self.after, anchor + self.after + self.length
+
+
+class _WindowCheck(_Windowed):
+    """Shared parts of checks that judge every sample of one target in a window."""
+
+    def __init__(self, target: Target, condition: Condition, after: float, length: float,
+                 step_label: str, line: int | None) -> None:
+        super().__init__(after, length, step_label, line)
+        self.target = target
+        self.condition = condition
 
     @property
     def series_names(self) -> tuple[str, ...]:
@@ -172,8 +182,25 @@ class _WindowCheck(Check):
         return self.target.label_of(sample.value * self.target.factor)
 
     def _samples(self, store: SignalStore, anchor: float) -> list[Sample]:
-        start = anchor + self.after
-        return store.series(self.target.series_name).samples(start, start + self.length)
+        return store.series(self.target.series_name).samples(*self._bounds(anchor))
+
+    def _judge_frames(self, store: SignalStore, anchor: float, t0: float, *,
+                      offends: Callable[[float], bool], expected: str, counted: str,
+                      all_fine: Callable[[list[Sample]], str]) -> Outcome:
+        """Pass when frames arrive and none offends; count the offending frames."""
+        samples = self._samples(store, anchor)
+        bad = [s for s in samples if offends(s.value)]
+        measurement = Measurement(counted, float(len(bad)) if samples else None, "", high=0)
+        if not samples:
+            seen = f"no frame carrying {self.target.series_name} in the window"
+        elif bad:
+            seen = (f"{self._label(bad[0])} at t={bad[0].time - t0:.3f} s "
+                    f"({len(bad)} of {len(samples)} frames)")
+        else:
+            seen = all_fine(samples)
+        return Outcome(str(self), bool(samples) and not bad, expected, seen,
+                       at=bad[0].time if bad else None, measurements=(measurement,),
+                       step=self.step_label, line=self.line, signals=self.series_names)
 
 
 class Stays(_WindowCheck):
@@ -187,24 +214,15 @@ class Stays(_WindowCheck):
         return f"{self.target.describe()} stays {self.condition.phrase} {self._window_text()}"
 
     def evaluate(self, store: SignalStore, anchor: float, t0: float) -> Outcome:
-        samples = self._samples(store, anchor)
         predicate = self.condition.raw_predicate()
-        bad = [s for s in samples if not predicate(s.value)]
-        start, end = anchor + self.after, anchor + self.after + self.length
-        expected = (f"{self.condition} on every frame from t={start - t0:.3f} s to "
-                    f"t={end - t0:.3f} s")
-        measurement = Measurement(f"{self.target.name} frames not {self.condition}",
-                                  float(len(bad)) if samples else None, "", high=0)
-        if not samples:
-            seen = f"no frame carrying {self.target.series_name} in the window"
-        elif bad:
-            seen = (f"{self._label(bad[0])} at t={bad[0].time - t0:.3f} s "
-                    f"({len(bad)} of {len(samples)} frames)")
-        else:
-            seen = f"{self._label(samples[-1])} on all {len(samples)} frames"
-        return Outcome(str(self), bool(samples) and not bad, expected, seen,
-                       at=bad[0].time if bad else None, measurements=(measurement,),
-                       step=self.step_label, line=self.line, signals=self.series_names)
+        start, end = self._bounds(anchor)
+        return self._judge_frames(
+            store, anchor, t0, offends=lambda v: not predicate(v),
+            expected=(f"{self.condition} on every frame from t={start - t0:.3f} s to "
+                      f"t={end - t0:.3f} s"),
+            counted=f"{self.target.name} frames not {self.condition}",
+            all_fine=lambda samples: (f"{self._label(samples[-1])} on all {len(samples)} "
+                                      "frames"))
 
 
 class Never(_WindowCheck):
@@ -218,24 +236,16 @@ class Never(_WindowCheck):
         return f"{self.target.describe()} never {self.condition.phrase} {self._window_text()}"
 
     def evaluate(self, store: SignalStore, anchor: float, t0: float) -> Outcome:
-        samples = self._samples(store, anchor)
-        predicate = self.condition.raw_predicate()
-        hits = [s for s in samples if predicate(s.value)]
-        start, end = anchor + self.after, anchor + self.after + self.length
-        expected = f"never {self.condition} from t={start - t0:.3f} s to t={end - t0:.3f} s"
-        measurement = Measurement(f"{self.target.name} frames {self.condition}",
-                                  float(len(hits)) if samples else None, "", high=0)
-        if not samples:
-            seen = f"no frame carrying {self.target.series_name} in the window"
-        elif hits:
-            seen = (f"{self._label(hits[0])} at t={hits[0].time - t0:.3f} s "
-                    f"({len(hits)} of {len(samples)} frames)")
-        else:
-            values = sorted({self._label(s) for s in samples})
-            seen = f"only {', '.join(values[:4])} in {len(samples)} frames"
-        return Outcome(str(self), bool(samples) and not hits, expected, seen,
-                       at=hits[0].time if hits else None, measurements=(measurement,),
-                       step=self.step_label, line=self.line, signals=self.series_names)
+        start, end = self._bounds(anchor)
+        return self._judge_frames(
+            store, anchor, t0, offends=self.condition.raw_predicate(),
+            expected=f"never {self.condition} from t={start - t0:.3f} s to t={end - t0:.3f} s",
+            counted=f"{self.target.name} frames {self.condition}",
+            all_fine=self._only_values)
+
+    def _only_values(self, samples: list[Sample]) -> str:
+        values = sorted({self._label(s) for s in samples})
+        return f"only {', '.join(values[:4])} in {len(samples)} frames"
 
 
 class InRange(_WindowCheck):
@@ -259,9 +269,8 @@ class InRange(_WindowCheck):
                              low=low)
         highest = Measurement(f"{self.target.name} max", max(values) if values else None, unit,
                               high=high)
-        start = anchor + self.after
-        expected = (f"{self.condition} from t={start - t0:.3f} s to "
-                    f"t={start + self.length - t0:.3f} s")
+        start, end = self._bounds(anchor)
+        expected = f"{self.condition} from t={start - t0:.3f} s to t={end - t0:.3f} s"
         if not samples:
             seen = f"no frame carrying {self.target.series_name} in the window"
         elif bad:
@@ -274,7 +283,7 @@ class InRange(_WindowCheck):
                        step=self.step_label, line=self.line, signals=self.series_names)
 
 
-class Tracks(Check):
+class Tracks(_Windowed):
     """Each channel's reported value follows what the rig emulated, within a tolerance.
 
     The emulated value at a frame's time is the last value written before it (the rig records
@@ -283,18 +292,12 @@ class Tracks(Check):
 
     def __init__(self, stimulus: str, targets: list[tuple[int, Target]], tolerance: float,
                  after: float, length: float, step_label: str, line: int | None) -> None:
-        super().__init__(step_label, line)
+        super().__init__(after, length, step_label, line)
         self.stimulus = stimulus
         self.targets = targets
         self.tolerance = tolerance
-        self.after = after
-        self.length = length
         self.unit = targets[0][1].unit if targets else ""
         self.role = targets[0][1].name.split("[", 1)[0] if targets else "?"
-
-    @property
-    def window_seconds(self) -> float:
-        return self.after + self.length
 
     @property
     def series_names(self) -> tuple[str, ...]:
@@ -314,7 +317,7 @@ class Tracks(Check):
                 f"after {self.step_label}")
 
     def evaluate(self, store: SignalStore, anchor: float, t0: float) -> Outcome:
-        start, end = anchor + self.after, anchor + self.after + self.length
+        start, end = self._bounds(anchor)
         worst: tuple[float, int, Sample, float] | None = None
         silent: list[int] = []
         failed: list[int] = []
@@ -355,7 +358,7 @@ class Tracks(Check):
                        step=self.step_label, line=self.line, signals=self.series_names)
 
 
-class Follows(Check):
+class Follows(_Windowed):
     """A reported value follows the plant's truth (`plant.soc`, `plant.current`).
 
     A sample at time t matches when it lies within the tolerance of any truth value between
@@ -368,22 +371,16 @@ class Follows(Check):
     def __init__(self, target: Target, truth: str, unit: str, tolerance: float,
                  change_tolerance_percent: float | None, lag: float, after: float,
                  length: float, step_label: str, line: int | None) -> None:
-        super().__init__(step_label, line)
+        super().__init__(after, length, step_label, line)
         self.target = target
         self.truth = truth
         self.unit = unit
         self.tolerance = tolerance
         self.change_tolerance = change_tolerance_percent
         self.lag = lag
-        self.after = after
-        self.length = length
         convert = (units.factor(target.unit, unit)
                    if target.unit and target.unit != unit else 1.0)
         self.scale = target.factor * convert  # raw sample -> `unit`
-
-    @property
-    def window_seconds(self) -> float:
-        return self.after + self.length
 
     @property
     def series_names(self) -> tuple[str, ...]:
@@ -412,7 +409,7 @@ class Follows(Check):
         return (min(values), max(values)) if values else None
 
     def evaluate(self, store: SignalStore, anchor: float, t0: float) -> Outcome:
-        start, end = anchor + self.after, anchor + self.after + self.length
+        start, end = self._bounds(anchor)
         samples = store.series(self.target.series_name).samples(start, end)
         unit = self.unit
         worst: tuple[float, Sample, float] | None = None  # error, sample, truth
@@ -474,7 +471,7 @@ class Follows(Check):
         return reported, true, abs(reported - true) / abs(true) * 100.0
 
 
-class CycleTime(Check):
+class CycleTime(_Windowed):
     """Frames of a message (of each multiplexer value) arrive at the expected period.
 
     Passes when the mean period is within the tolerance and no gap exceeds twice the period
@@ -484,18 +481,12 @@ class CycleTime(Check):
     def __init__(self, message: str, frame_series: str, mux: bool, expected: float,
                  tolerance_percent: float, after: float, length: float, step_label: str,
                  line: int | None) -> None:
-        super().__init__(step_label, line)
+        super().__init__(after, length, step_label, line)
         self.message = message
         self.frame_series = frame_series
         self.mux = mux
         self.expected = expected
         self.tolerance = tolerance_percent / 100.0
-        self.after = after
-        self.length = length
-
-    @property
-    def window_seconds(self) -> float:
-        return self.after + self.length
 
     @property
     def series_names(self) -> tuple[str, ...]:
@@ -511,7 +502,7 @@ class CycleTime(Check):
                 f"(±{self.tolerance * 100:g} %), for {self.length:g} s after {self.step_label}")
 
     def evaluate(self, store: SignalStore, anchor: float, t0: float) -> Outcome:
-        start, end = anchor + self.after, anchor + self.after + self.length
+        start, end = self._bounds(anchor)
         samples = store.series(self.frame_series).samples(start, end)
         groups: dict[float, list[float]] = {}
         for s in samples:
