@@ -158,10 +158,6 @@ class PeriodicSender:
                     return item
         return None
 
-    def names(self) -> list[str]:
-        with self.lock:
-            return sorted({item.message.name for _, _, item in self._queue})
-
     def remove(self, item: PeriodicMessage) -> None:
         with self.lock:
             item.enabled = False

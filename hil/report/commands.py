@@ -9,7 +9,6 @@ a report, not a gate); user mistakes raise HilError, which the CLI prints as one
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from hil.errors import HilError
@@ -94,21 +93,6 @@ def run_trend(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``hil report ...`` on its own: ``python -m hil.report.commands compare``."""
-    parser = argparse.ArgumentParser(prog="hil")
-    add_parser(parser.add_subparsers(metavar="COMMAND"))
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    if not hasattr(args, "handler"):
-        parser.print_help()
-        return 2
-    try:
-        return int(args.handler(args))
-    except HilError as err:
-        print(f"hil: error: {err}", file=sys.stderr)
-        return 2
-
-
 def _history_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--history", type=Path, default=DEFAULT_HISTORY, metavar="PATH",
                         help=f"results history file (default {DEFAULT_HISTORY})")
@@ -126,7 +110,3 @@ def _write(path: Path, text: str) -> Path:
     except OSError as err:
         raise HilError(f"--output: cannot write {path}: {err.strerror or err}") from err
     return path.resolve()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

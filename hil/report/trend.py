@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
-import html
 import io
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from hil.errors import HilError
-from hil.report.compare import page_html
+from hil.report.compare import _e, page_html
 from hil.report.history import History, RunRecord
 
 if TYPE_CHECKING:
@@ -206,7 +205,3 @@ def _runs_table(runs: list[RunRecord]) -> str:
                    for r in runs)
     return ("<h2>Runs (oldest first)</h2><table><tr><th>Run</th><th>Started</th><th>Rig</th>"
             f"<th>Firmware</th><th>Framework commit</th></tr>{rows}</table>")
-
-
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)

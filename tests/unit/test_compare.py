@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from hil.cli import main as hil_main
 from hil.errors import HilError
 from hil.outcome import Measurement
 from hil.report import commands
@@ -282,7 +283,7 @@ def test_compare_command_writes_to_reports_by_default(two_runs: Path, tmp_path: 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "reports").mkdir()
     two_runs.rename(tmp_path / "reports" / "history.sqlite")
-    assert commands.main(["report", "compare"]) == 0
+    assert hil_main(["report", "compare"]) == 0
     assert (tmp_path / "reports" / "compare.html").is_file()
 
 
@@ -298,7 +299,7 @@ def test_compare_command_user_errors_exit_2(two_runs: Path, tmp_path: Path, argv
     monkeypatch.chdir(tmp_path)
     if "--history" not in argv:
         argv = [*argv, "--history", str(two_runs)]
-    assert commands.main(["report", "compare", *argv, "--output", "c.html"]) == 2
+    assert hil_main(["report", "compare", *argv, "--output", "c.html"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("hil: error: ") and message in err and err.count("\n") == 1
     with pytest.raises(HilError, match=re.escape(message)):
@@ -313,6 +314,6 @@ def test_compare_needs_two_runs(tmp_path: Path) -> None:
 
 
 def test_report_without_a_subcommand_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
-    assert commands.main(["report"]) == 2
+    assert hil_main(["report"]) == 2
     out = capsys.readouterr().out
     assert "compare" in out and "trend" in out

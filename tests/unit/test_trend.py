@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from hil.cli import main as hil_main
 from hil.errors import HilError
 from hil.outcome import Measurement
 from hil.report import commands, trend
@@ -134,6 +135,6 @@ def test_trend_command_defaults(history: History, tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     (tmp_path / "reports").mkdir()
     history.path.rename(tmp_path / "reports" / "history.sqlite")
-    assert commands.main(["report", "trend"]) == 0
+    assert hil_main(["report", "trend"]) == 0
     assert (tmp_path / "reports" / "trend.html").is_file()
-    assert commands.main(["report", "trend", "--rig", "nope"]) == 2
+    assert hil_main(["report", "trend", "--rig", "nope"]) == 2
