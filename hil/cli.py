@@ -52,7 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--bms-defect", action="append", default=[], metavar="NAME",
                      help="build the reference BMS with this defect (repeatable)")
     run.add_argument("--report-dir", default="reports", type=Path,
-                     help="where report.html, junit.xml and logs/ go (default reports)")
+                     help="where report.html, junit.xml, logs/ and history.sqlite go "
+                          "(default reports)")
     run.add_argument("-k", dest="keyword", default=None, help="only tests matching (as pytest -k)")
     run.set_defaults(handler=_run)
 
@@ -138,6 +139,8 @@ def _run(args: argparse.Namespace) -> int:
         pytest_args += ["--bms-defect", defect]
     if args.keyword:
         pytest_args += ["-k", args.keyword]
+    if not any(a == "--hil-history" or a.startswith("--hil-history=") for a in args.pytest_args):
+        pytest_args += ["--hil-history", str(report_dir / "history.sqlite")]  # with the rest
     code = int(pytest.main([*pytest_args, *args.pytest_args]))
     print(f"\nhil: HTML report: {html.resolve()}")
     print(f"hil: JUnit XML:   {junit.resolve()}")
