@@ -191,9 +191,7 @@ def _check_addresses(doc: YamlDoc, drivers: dict[str, tuple[type, DriverSection]
     seen: list[tuple[str, Any]] = []
     for kind, (_cls, section) in drivers.items():
         for loc in getattr(section, "locations", list)():
-            for other_kind, other in seen:
-                if other_kind == kind and other == loc:
-                    continue  # the same chip listed twice by one section (two wipers)
+            for other_kind, other in seen:  # sections list each chip once (two wipers: one)
                 same_segment = (loc.mux, loc.mux_channel) == (other.mux, other.mux_channel)
                 on_root = loc.mux is None or other.mux is None
                 if loc.bus == other.bus and loc.address == other.address and (

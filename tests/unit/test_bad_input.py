@@ -132,6 +132,10 @@ RIG_CASES = [
      r"lines\.inputs\.fault_output\.pin: B7 is output-only"),
     ("cells beyond chips", ("count: 16", "count: 17"),
      r"cells: 4 chips have 16 channels, fewer than 17 cells"),
+    ("two gpio chips at one address", ("- {bus: 1, address: 0x21}", "- {bus: 1, address: 0x20}"),
+     r"lines: .*0x20.* answers the same address as .*0x20.* \(lines\)"),
+    ("two adcs at one address", ("- {bus: 1, address: 0x49}", "- {bus: 1, address: 0x48}"),
+     r"readback: .*0x48.* answers the same address as .*0x48.* \(readback\)"),
 ]
 
 
