@@ -35,6 +35,8 @@ def _time_problem(seconds: np.ndarray) -> str | None:
     """Why `seconds` cannot be a time axis, or None."""
     if seconds.size < 2:
         return "a profile needs at least two samples"
+    if not np.all(np.isfinite(seconds)):
+        return "every time must be a finite number"
     bad = np.flatnonzero(np.diff(seconds) <= 0)
     if bad.size:
         k = int(bad[0])
@@ -106,12 +108,15 @@ def read_pybamm_profile(path: str | os.PathLike[str], quantity: str | None = Non
                     if match:
                         unit = _TO_SI[match.group(2).lower()]
                     continue
-                fields = [x for x in text.split(",") if x.strip()]
+                fields = text.split(",")
                 try:
-                    rows.append((float(fields[0]), float(fields[1])))
+                    row = (float(fields[0]), float(fields[1]))
                 except (ValueError, IndexError):
-                    raise ConfigError(f"expected 'time, value' numbers, got {text!r}",
-                                      path=path, line=number) from None
+                    row = (np.nan, np.nan)
+                if not np.all(np.isfinite(row)):
+                    raise ConfigError(f"expected 'time, value' as two finite numbers, got "
+                                      f"{text!r}", path=path, line=number)
+                rows.append(row)
     except FileNotFoundError:
         raise ConfigError("profile file not found", path=path) from None
     except (OSError, UnicodeDecodeError) as err:
@@ -190,13 +195,16 @@ def read_fastsim_cycle(path: str | os.PathLike[str]) -> SpeedCycle:
                 row = {k.strip(): v for k, v in row.items() if k is not None}
                 if not any((v or "").strip() for v in row.values()):
                     continue
-                try:
-                    secs.append(float(row["cycSecs"]))
-                    mps.append(float(row["cycMps"]))
-                    grade.append(float(row.get("cycGrade") or 0.0))
-                except (TypeError, ValueError):
-                    raise ConfigError(f"expected numbers, got {row}", path=path,
-                                      line=reader.line_num) from None
+                for column in ("cycSecs", "cycMps", "cycGrade"):
+                    text = (row.get(column) or ("0" if column == "cycGrade" else "")).strip()
+                    try:
+                        value = float(text)
+                    except ValueError:
+                        value = np.nan
+                    if not np.isfinite(value):
+                        raise ConfigError(f"expected a finite number, got {text!r}", path=path,
+                                          line=reader.line_num, field=column)
+                    {"cycSecs": secs, "cycMps": mps, "cycGrade": grade}[column].append(value)
     except FileNotFoundError:
         raise ConfigError("speed cycle file not found", path=path) from None
     except (OSError, UnicodeDecodeError) as err:

@@ -117,7 +117,9 @@ def test_fastsim_without_grade_column(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("text", "match", "line"), [
     ("secs,mps\n0,0\n", "missing column.s. cycSecs, cycMps", 1),
-    ("cycSecs,cycMps\n0,0\n1,fast\n", "expected numbers", 3),
+    ("cycSecs,cycMps\n0,0\n1,fast\n", "cycMps: expected a finite number, got 'fast'", 3),
+    ("cycSecs,cycMps\n0,0\ninf,1\n", "cycSecs: expected a finite number, got 'inf'", 3),
+    ("cycSecs,cycMps,cycGrade\n0,0,0\n1,nan,0\n", "cycMps: expected a finite number", 3),
     ("cycSecs,cycMps\n0,0\n1,1\n1,2\n", "time must increase: 1 s is followed by 1 s", None),
 ])
 def test_fastsim_mistakes(tmp_path: Path, text: str, match: str, line: int | None) -> None:
@@ -211,3 +213,12 @@ def test_power_beyond_the_maximum_gives_the_maximum_power_current() -> None:
     model = PackModel(NMC, 1, spread=NO_SPREAD)
     e, z = (float(x.sum()) for x in model.voltage_response(0.01))
     assert power_to_amps(model, 1e9, 0.01) == pytest.approx(e / (2 * z))
+
+
+@pytest.mark.parametrize(("row", "line"), [("1,nan", 3), ("1,,2", 3), ("inf,1", 3)])
+def test_pybamm_rows_must_be_two_finite_numbers(tmp_path: Path, row: str, line: int) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text(f"# Time [s], Current [A]\n0,1\n{row}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="two finite numbers") as info:
+        read_pybamm_profile(path)
+    assert info.value.line == line
