@@ -55,6 +55,14 @@ class Ads1115Section(DriverSection):
             raise ValueError(f"data_rate must be one of {', '.join(map(str, DR_CODES))}")
         return value
 
+    @pydantic.model_validator(mode="after")
+    def _inputs_exist(self) -> Ads1115Section:
+        for cell, ref in (self.cells or {}).items():
+            if ref.chip >= len(self.chips):
+                raise ValueError(f"cells: cell {cell} reads chip {ref.chip}, but chips are "
+                                 f"numbered 0..{len(self.chips) - 1}")
+        return self
+
     def cell_inputs(self) -> dict[int, tuple[int, int]]:
         if self.cells is not None:
             return {cell: (ref.chip, ref.ain) for cell, ref in self.cells.items()}

@@ -134,6 +134,9 @@ RIG_CASES = [
      r"cells: 4 chips have 16 channels, fewer than 17 cells"),
     ("two gpio chips at one address", ("- {bus: 1, address: 0x21}", "- {bus: 1, address: 0x20}"),
      r"lines: .*0x20.* answers the same address as .*0x20.* \(lines\)"),
+    ("read-back from a missing chip",
+     ("divider: 0.5", "cells: {1: {chip: 9, ain: 0}}\n  divider: 0.5"),
+     r"readback: cells: cell 1 reads chip 9, but chips are numbered 0..3"),
     ("two adcs at one address", ("- {bus: 1, address: 0x49}", "- {bus: 1, address: 0x48}"),
      r"readback: .*0x48.* answers the same address as .*0x48.* \(readback\)"),
 ]
