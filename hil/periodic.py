@@ -41,6 +41,7 @@ class PeriodicMessage:
         self.counter = 0
         self.enabled = True
         self.sent = 0
+        self.last_sent: float | None = None  # epoch time the last frame went to the bus
         # fault injection: the next N frames get a wrong CRC, a stuck counter, another length
         self.bad_crc_frames = 0
         self.stuck_counter_frames = 0
@@ -71,7 +72,10 @@ class PeriodicMessage:
         return None
 
     def stop(self) -> None:
-        self.enabled = False
+        """No more frames; under the sender's lock, so none is in flight when this returns
+        (a receiver's timeout counts from `last_sent`)."""
+        with self._sender.lock:
+            self.enabled = False
 
     def start(self) -> None:
         if not self.enabled:
@@ -169,7 +173,7 @@ class PeriodicSender:
         with self.lock:
             frame = item.next_frame()
             self._transmit(frame)
-            sent_at = time.time()
+            sent_at = item.last_sent = time.time()
             self._queue = [entry for entry in self._queue if entry[2] is not item]
             heapq.heapify(self._queue)
             self._push(time.monotonic() + item.period, item)
@@ -222,4 +226,5 @@ class PeriodicSender:
                 self._push(next_due, item)
                 if item.enabled:
                     self._transmit(item.next_frame())
+                    item.last_sent = time.time()
                     item.sent += 1

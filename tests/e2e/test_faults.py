@@ -38,8 +38,12 @@ def test_shorted_thermistor_is_a_sensor_fault(rig: Rig, bms: Dut) -> None:
 @pytest.mark.requires_fault("current_sensor_silent")
 def test_silent_current_sensor_times_out(rig: Rig, bms: Dut) -> None:
     t = rig.faults.inject("current_sensor_silent")
+    sensor = bms.sender.find(bms.profile.input_message("current_sensor")[1].name)
+    assert sensor is not None and sensor.last_sent is not None and sensor.last_sent <= t
     sample = bms.wait_for("fault.can_timeout_current_sensor", "ACTIVE", 1.0, since=t)
-    assert sample.time - t >= bms.limits["current_sensor_timeout_seconds"]
+    # the BMS's timeout runs from the last frame it got, up to one period before the stop
+    assert sample.time - sensor.last_sent >= bms.limits["current_sensor_timeout_seconds"]
+    assert sample.time - t < bms.limits["current_sensor_timeout_seconds"] + 0.2
 
 
 @pytest.mark.requires_fault("current_sensor_offset")
