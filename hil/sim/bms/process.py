@@ -99,13 +99,16 @@ def _run(bus: can.BusABC, harness: AnalogHarness, bms: ReferenceBms, io: BmsCanI
     next_tick = time.monotonic()
     latched: set[str] = set()
     while not stop.is_set():
+        # Every frame that has arrived is taken before the step, even when the tick is
+        # already late: a controller's CAN interrupt does not wait for its task, and a
+        # process stalled by its OS must not see the frames queued meanwhile as a timeout.
         while True:
             remaining = next_tick - time.monotonic()
-            if remaining <= 0:
-                break
-            frame = bus.recv(remaining)
+            frame = bus.recv(remaining if remaining > 0 else 0.0)
             if frame is not None:
                 io.receive(frame, time.monotonic())
+            elif remaining <= 0:
+                break
         now = time.monotonic()
         outputs = bms.step(now, harness.snapshot())
         active = {name for name, on in bms.faults().items() if on}
